@@ -1,0 +1,75 @@
+import { FlashError } from '../../shared/errors';
+import type { FaultSpec } from '../../shared/model';
+import type { ByteStream } from './byte-stream';
+import type { Clock } from './clock';
+
+/** mulberry32: tiny, seedable, good enough to make fault runs reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Wraps the host end of a link with reproducible line faults: bit flips, dropped and duplicated
+ * bytes in both directions, stalls before reads, and a disconnect after N bytes in total.
+ * The same seed gives the same faults for the same traffic.
+ */
+export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): ByteStream {
+  const random = seededRandom(spec.seed);
+  let bytesSeen = 0;
+  let disconnected = false;
+
+  const disconnectIfDue = async () => {
+    if (spec.disconnectAfterBytes !== undefined && bytesSeen >= spec.disconnectAfterBytes && !disconnected) {
+      disconnected = true;
+      await inner.close();
+    }
+    if (disconnected) throw new FlashError('device-lost', 'The device disconnected.');
+  };
+
+  const mangle = (data: Uint8Array): Uint8Array => {
+    const out: number[] = [];
+    for (let byte of data) {
+      if (spec.dropRate && random() < spec.dropRate) continue;
+      if (spec.bitFlipRate && random() < spec.bitFlipRate) byte ^= 1 << Math.floor(random() * 8);
+      out.push(byte);
+      if (spec.duplicateRate && random() < spec.duplicateRate) out.push(byte);
+    }
+    return Uint8Array.from(out);
+  };
+
+  return {
+    async write(data) {
+      await disconnectIfDue();
+      const limit = spec.disconnectAfterBytes;
+      if (limit !== undefined && bytesSeen + data.length > limit) {
+        // The cable goes mid-frame: the first part leaves, the rest never does.
+        const part = data.subarray(0, limit - bytesSeen);
+        bytesSeen = limit;
+        await inner.write(mangle(part));
+        await disconnectIfDue();
+      }
+      bytesSeen += data.length;
+      await inner.write(mangle(data));
+    },
+    async read(max, opts) {
+      await disconnectIfDue();
+      if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts.signal);
+      for (;;) {
+        const data = mangle(await inner.read(max, opts));
+        bytesSeen += data.length;
+        if (data.length > 0) return data; // every byte dropped: keep waiting, as a UART would
+      }
+    },
+    setSignals: (s) => inner.setSignals(s),
+    setBaud: (b) => inner.setBaud(b),
+    close: () => inner.close(),
+    closed: inner.closed,
+  };
+}

@@ -1,0 +1,49 @@
+import type { ByteStream } from '../io/byte-stream';
+import type { AbortSignalLike, Clock } from '../io/clock';
+import type { TargetMemory } from '../plan/blocks';
+import type { BlockConstraints } from '../plan/blocks';
+import type { DeviceIdentity } from '../../shared/model';
+
+/*
+ * The seam between core/job and protocol drivers. It lives in core so the job loop depends on
+ * nothing above it; drivers/types.ts re-exports it for driver authors.
+ */
+
+export type LogFn = (level: 'debug' | 'info' | 'warn', message: string) => void;
+
+/** Everything a driver may touch. Time, logging and cancellation come in here, never from globals. */
+export interface DriverContext {
+  stream: ByteStream;
+  clock: Clock;
+  log: LogFn;
+  signal: AbortSignalLike;
+  /** The part the user chose; undefined means "detect and accept what answers". */
+  targetId?: string;
+  /** The rate the user forced; undefined lets the driver try its defaults and fallbacks. */
+  baudRate?: number;
+}
+
+export interface Identified {
+  device: DeviceIdentity;
+  memories: TargetMemory[];
+}
+
+/**
+ * A protocol session with one device. Mandatory: connect, identify, writeBlock, close.
+ * Drivers never loop over an image: core/job does, so progress, abort and retry behave the same
+ * for every protocol.
+ */
+export interface Driver {
+  /** Enter the bootloader / programming mode and establish sync. */
+  connect(): Promise<void>;
+  /** Reads the device ID, refuses a device that is not the chosen part (FlashError 'wrong-target'). */
+  identify(): Promise<Identified>;
+  constraints(memory: string): BlockConstraints;
+  writeBlock(memory: string, address: number, data: Uint8Array): Promise<void>;
+  readBlock?(memory: string, address: number, length: number): Promise<Uint8Array>;
+  /** Whole-chip erase, where the device has one that really erases. */
+  erase?(): Promise<void>;
+  /** Leave programming mode (start the application) and release the link. Never throws. */
+  close(): Promise<void>;
+}
+

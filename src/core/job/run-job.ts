@@ -1,0 +1,239 @@
+import { FlashError, isFlashError } from '../../shared/errors';
+import type { JobEvent, JobPhase } from '../../shared/events';
+import type { JobOptions, JobReport } from '../../shared/model';
+import type { AbortSignalLike, Clock } from '../io/clock';
+import { byteCount, hex, type FirmwareImage } from '../image/memory-image';
+import { planBlocks, validateImage, type Block } from '../plan/blocks';
+import type { Driver, Identified } from './driver-api';
+
+export interface JobRuntime {
+  clock: Clock;
+  signal: AbortSignalLike;
+  emit: (event: JobEvent) => void;
+}
+
+/**
+ * The one loop every driver shares: connect → identify → validate → erase → write → verify → finish.
+ *
+ * Invariants:
+ * - nothing is erased or written before the device is identified and the image validated against it;
+ * - cancellation is checked between blocks, never mid-frame;
+ * - the job resolves only after every written byte was read back equal (unless verify is turned off,
+ *   and then the report says `verified: false`);
+ * - any failure rejects with a FlashError naming the phase and, for block errors, the address.
+ */
+export async function runJob(driver: Driver, image: FirmwareImage, options: JobOptions, rt: JobRuntime): Promise<JobReport> {
+  const verify = options.verify !== false;
+  const tracker = new PhaseTracker(rt);
+  try {
+    const identified = await connectAndIdentify(driver, tracker);
+    tracker.enter('validate');
+    if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to program.');
+    validateImage(image, identified.memories, identified.device.name);
+    const blocks = image.segments
+      .map((s) => s.memory)
+      .filter((m, i, all) => all.indexOf(m) === i)
+      .flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
+    const total = blocks.reduce((n, b) => n + b.data.length, 0);
+    tracker.plan({ write: total, verify: verify ? total : 0 });
+
+    if (options.erase && driver.erase) {
+      tracker.enter('erase');
+      await driver.erase();
+    }
+    tracker.enter('write');
+    for (const block of blocks) {
+      tracker.checkAbort();
+      await atBlock(block, 'writing', () => driver.writeBlock(block.memory, block.address, block.data));
+      tracker.advance(block.data.length);
+    }
+    if (verify) {
+      if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
+      tracker.enter('verify');
+      for (const block of blocks) {
+        tracker.checkAbort();
+        const actual = await atBlock(block, 'verifying', () => driver.readBlock!(block.memory, block.address, block.data.length));
+        compareBlock(block, actual);
+        tracker.advance(block.data.length);
+      }
+    }
+    tracker.enter('finish');
+    await driver.close();
+    const report: JobReport = {
+      device: identified.device,
+      bytesWritten: total,
+      bytesVerified: verify ? total : 0,
+      durationMs: tracker.elapsed(),
+      phaseMs: tracker.phaseMs,
+      verified: verify,
+    };
+    rt.emit({ type: 'done', report });
+    return report;
+  } catch (err) {
+    const failure = asFlashError(err, rt.signal);
+    await driver.close();
+    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
+    throw failure;
+  }
+}
+
+/** Reads `length` bytes of one memory, in the driver's block size, with progress. */
+export async function runRead(
+  driver: Driver,
+  memory: string,
+  range: { address?: number; length?: number },
+  rt: JobRuntime,
+): Promise<{ data: Uint8Array; address: number; identified: Identified }> {
+  const tracker = new PhaseTracker(rt);
+  try {
+    if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read memory.');
+    const identified = await connectAndIdentify(driver, tracker);
+    const mem = identified.memories.find((m) => m.name === memory);
+    if (!mem) throw new FlashError('image-out-of-range', `${identified.device.name} has no ${memory} memory.`);
+    const address = range.address ?? mem.base;
+    const length = range.length ?? mem.base + mem.size - address;
+    if (address < mem.base || length < 0 || address + length > mem.base + mem.size) {
+      throw new FlashError('image-out-of-range', `${hex(address)}+${length} is outside ${memory} (${hex(mem.base)}–${hex(mem.base + mem.size - 1)}).`);
+    }
+    const c = driver.constraints(memory);
+    tracker.plan({ read: length });
+    tracker.enter('read');
+    const data = new Uint8Array(length);
+    // Reads start on a page boundary, so every request is one the bootloader serves in one go.
+    const first = Math.floor(address / c.pageSize) * c.pageSize;
+    for (let at = first; at < address + length; at += c.maxBlock) {
+      tracker.checkAbort();
+      const size = Math.min(c.maxBlock, Math.ceil((address + length - at) / c.pageSize) * c.pageSize, mem.base + mem.size - at);
+      const block = { memory, address: at, data: new Uint8Array(0) };
+      const chunk = await atBlock(block, 'reading', () => driver.readBlock!(memory, at, size));
+      const from = Math.max(at, address);
+      const to = Math.min(at + size, address + length);
+      data.set(chunk.subarray(from - at, to - at), from - address);
+      tracker.advance(to - from);
+    }
+    tracker.enter('finish');
+    await driver.close();
+    return { data, address, identified };
+  } catch (err) {
+    const failure = asFlashError(err, rt.signal);
+    await driver.close();
+    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
+    throw failure;
+  }
+}
+
+async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promise<Identified> {
+  tracker.enter('connect');
+  await driver.connect();
+  tracker.enter('identify');
+  const identified = await driver.identify();
+  tracker.identified(identified);
+  return identified;
+}
+
+function compareBlock(block: Block, actual: Uint8Array): void {
+  for (let i = 0; i < block.data.length; i++) {
+    if (actual[i] !== block.data[i]) {
+      const at = block.address + i;
+      throw new FlashError('verify-mismatch', `Verify failed: ${block.memory} at ${hex(at)} reads ${byteHex(actual[i])}, expected ${byteHex(block.data[i])}.`, {
+        details: {
+          memory: block.memory,
+          address: at,
+          expected: byteHex(block.data[i]),
+          actual: byteHex(actual[i]),
+        },
+      });
+    }
+  }
+}
+
+/** Runs one block operation; a failure gets the block's address added, so the log says where it broke. */
+async function atBlock<T>(block: Block, doing: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!(err instanceof FlashError) || 'address' in err.details) throw err;
+    throw new FlashError(err.code, `${err.message} (while ${doing} ${block.memory} at ${hex(block.address)})`, {
+      hint: err.hint,
+      details: { ...err.details, memory: block.memory, address: block.address },
+      cause: err,
+    });
+  }
+}
+
+function asFlashError(err: unknown, signal: AbortSignalLike): FlashError {
+  if (isFlashError(err)) return err;
+  if (signal.aborted) return new FlashError('aborted', 'The job was cancelled.', { cause: err });
+  return new FlashError('internal', `Unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+function byteHex(b: number | undefined): string {
+  return b === undefined ? 'nothing' : hex(b, 2);
+}
+
+/** Phase timing, progress with rate and ETA, and cancellation checks. */
+class PhaseTracker {
+  phase: JobPhase = 'connect';
+  readonly phaseMs: Partial<Record<JobPhase, number>> = {};
+  private readonly start: number;
+  private phaseStart: number;
+  private totals: Partial<Record<JobPhase, number>> = {};
+  private totalBytes = 0;
+  private doneBytes = 0;
+  private phaseDone = 0;
+  private transferStart = 0;
+
+  constructor(private readonly rt: JobRuntime) {
+    this.start = this.phaseStart = rt.clock.now();
+  }
+
+  enter(phase: JobPhase): void {
+    this.checkAbort();
+    const now = this.rt.clock.now();
+    this.phaseMs[this.phase] = (this.phaseMs[this.phase] ?? 0) + (now - this.phaseStart);
+    this.phase = phase;
+    this.phaseStart = now;
+    this.phaseDone = 0;
+    if (this.totals[phase] !== undefined && this.transferStart === 0) this.transferStart = now;
+    this.rt.emit({ type: 'phase', phase });
+  }
+
+  /** Bytes each transfer phase will move, so progress and ETA cover the whole job. */
+  plan(totals: Partial<Record<JobPhase, number>>): void {
+    this.totals = totals;
+    this.totalBytes = Object.values(totals).reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  identified(identified: Identified): void {
+    this.rt.emit({ type: 'identified', device: identified.device });
+  }
+
+  advance(bytes: number): void {
+    this.doneBytes += bytes;
+    this.phaseDone += bytes;
+    const now = this.rt.clock.now();
+    const phaseElapsed = (now - this.phaseStart) / 1000;
+    const transferElapsed = now - this.transferStart;
+    const overall = transferElapsed > 0 ? this.doneBytes / transferElapsed : 0;
+    this.rt.emit({
+      type: 'progress',
+      phase: this.phase,
+      done: this.phaseDone,
+      total: this.totals[this.phase] ?? 0,
+      bytesPerSecond: phaseElapsed > 0 ? this.phaseDone / phaseElapsed : 0,
+      etaMs: overall > 0 ? (this.totalBytes - this.doneBytes) / overall : null,
+    });
+  }
+
+  checkAbort(): void {
+    if (this.rt.signal.aborted) throw new FlashError('aborted', `Cancelled during ${this.phase}.`);
+  }
+
+  elapsed(): number {
+    const now = this.rt.clock.now();
+    this.phaseMs[this.phase] = (this.phaseMs[this.phase] ?? 0) + (now - this.phaseStart);
+    this.phaseStart = now;
+    return now - this.start;
+  }
+
+}

@@ -1,0 +1,22 @@
+import type { DriverMeta, DriverModule, SimulatorModule } from './types';
+import { stk500v1Meta } from './stk500v1/meta';
+
+export interface DriverEntry {
+  meta: DriverMeta;
+  /** Loaded on first use, so the app's first screen carries no protocol code. */
+  load: () => Promise<DriverModule>;
+  simulator: () => Promise<SimulatorModule>;
+}
+
+function defineDriver(meta: DriverMeta, load: DriverEntry['load'], simulator: DriverEntry['simulator']): DriverEntry {
+  return { meta, load, simulator };
+}
+
+/** THE table: one line per protocol. `npm run new:driver -- <id>` appends here. */
+export const DRIVERS: readonly DriverEntry[] = [
+  defineDriver(stk500v1Meta, () => import('./stk500v1/driver'), () => import('./stk500v1/simulator')),
+];
+
+export function findDriver(id: string): DriverEntry | undefined {
+  return DRIVERS.find((d) => d.meta.id === id);
+}

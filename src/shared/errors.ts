@@ -1,0 +1,87 @@
+/**
+ * Error vocabulary shared by every thread. Drivers throw `FlashError`; the worker's API edge turns it
+ * into a `FlashErrorInfo` value, so nothing thrown ever crosses comlink.
+ */
+export type ErrorCode =
+  | 'no-sync' // the device never answered the handshake
+  | 'timeout' // the device stopped answering mid-session
+  | 'nak' // the device answered, but refused
+  | 'protocol' // the device answered something the protocol does not allow
+  | 'bad-checksum'
+  | 'verify-mismatch'
+  | 'wrong-target' // signature / chip ID differs from the chosen part
+  | 'image-out-of-range' // image does not fit the target's memory
+  | 'bad-image' // the file itself is malformed
+  | 'device-lost' // port closed or cable pulled
+  | 'port-unavailable' // cannot open the port (busy, permission, missing)
+  | 'unsupported' // the driver or device cannot do what was asked
+  | 'aborted' // the user cancelled
+  | 'storage-full'
+  | 'storage'
+  | 'internal';
+
+export interface FlashErrorInfo {
+  code: ErrorCode;
+  /** What happened, in one sentence a technician understands. */
+  message: string;
+  /** What to do about it, in one sentence. */
+  hint: string;
+  /** Expected/actual bytes, addresses, raw frames: for the support call, folded away in the UI. */
+  details?: Record<string, string | number | boolean>;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: FlashErrorInfo };
+
+const DEFAULT_HINTS: Record<ErrorCode, string> = {
+  'no-sync': 'Check the port and baud rate, then reset the board and try again.',
+  timeout: 'Check the cable and the port, reset the board and try again.',
+  nak: 'The device refused the command; check the part selection and protection settings.',
+  protocol: 'The device is speaking a different protocol: check the selected programmer type.',
+  'bad-checksum': 'The link is noisy: try a shorter cable or a lower baud rate.',
+  'verify-mismatch': 'Flash again; if it keeps failing the chip may be worn or write-protected.',
+  'wrong-target': 'Select the part that matches the board, or check that the right board is connected.',
+  'image-out-of-range': 'Use a firmware file built for this part.',
+  'bad-image': 'The file is damaged or not a firmware image: rebuild or download it again.',
+  'device-lost': 'The device disconnected: check the cable, plug it back in and try again.',
+  'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',
+  unsupported: 'Choose another programmer or operation for this device.',
+  aborted: 'The job was cancelled; flash again to finish programming the device.',
+  'storage-full': 'Free some space: delete old firmware from the library or export and clear History.',
+  storage: 'Reload the page; if it persists, export History and clear site data.',
+  internal: 'This is a bug in webprog: please report it with the details below.',
+};
+
+export class FlashError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, string | number | boolean>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: Record<string, string | number | boolean>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'FlashError';
+    this.code = code;
+    this.hint = opts.hint ?? DEFAULT_HINTS[code];
+    this.details = opts.details ?? {};
+  }
+
+  toInfo(): FlashErrorInfo {
+    const info: FlashErrorInfo = { code: this.code, message: this.message, hint: this.hint };
+    if (Object.keys(this.details).length > 0) info.details = { ...this.details };
+    return info;
+  }
+}
+
+/** Any thrown value as a FlashErrorInfo; an unexpected exception is reported as a bug, not hidden. */
+export function toErrorInfo(err: unknown): FlashErrorInfo {
+  if (err instanceof FlashError) return err.toInfo();
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message: `Unexpected error: ${message}`, hint: DEFAULT_HINTS.internal };
+}
+
+export function isFlashError(err: unknown, code?: ErrorCode): err is FlashError {
+  return err instanceof FlashError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,83 @@
+/** Serialisable data passed between threads and stored in IndexedDB. Plain objects only. */
+
+export type LinkKind = 'serial' | 'usb';
+
+export interface SerialDefaults {
+  baudRate: number;
+  /** Tried in order when the first gives no answer (old bootloaders). */
+  fallbackBaudRates?: number[];
+  dataBits?: 7 | 8;
+  parity?: 'none' | 'even' | 'odd';
+  stopBits?: 1 | 2;
+}
+
+export interface MemoryInfo {
+  name: string; // 'flash' | 'eeprom' | ...
+  base: number;
+  size: number;
+  pageSize: number;
+}
+
+/** A chip a driver can program, as the UI lists it. */
+export interface TargetInfo {
+  id: string; // short CLI name, e.g. 'm328p'
+  name: string; // 'ATmega328P'
+  /** Boards this part is found on, for the picker: 'Arduino Uno', ... */
+  boards: string[];
+  memories: MemoryInfo[];
+}
+
+export type TestedStatus = 'ok' | 'untested' | 'na';
+
+export interface DriverInfo {
+  id: string;
+  label: string;
+  link: LinkKind;
+  serialDefaults?: SerialDefaults;
+  usbFilters?: { usbVendorId: number; usbProductId?: number }[];
+  capabilities: { erase: boolean; read: boolean; eeprom: boolean };
+  targets: TargetInfo[];
+  /** flashrom-style per-operation test status, for the README table and the picker. */
+  tested: { probe: TestedStatus; read: TestedStatus; write: TestedStatus; erase: TestedStatus };
+}
+
+export type DeviceSelector =
+  | { kind: 'virtual'; driverId: string; targetId?: string; fault?: FaultSpec }
+  | { kind: 'serial'; usbVendorId?: number; usbProductId?: number; index: number }
+  | { kind: 'usb'; vendorId: number; productId: number; serialNumber?: string };
+
+/** Link faults injected into a virtual device (demo, tests). */
+export interface FaultSpec {
+  seed: number;
+  bitFlipRate?: number;
+  dropRate?: number;
+  duplicateRate?: number;
+  stallRate?: number;
+  stallMs?: number;
+  disconnectAfterBytes?: number;
+}
+
+export interface DeviceIdentity {
+  /** Signature / chip ID bytes as hex, e.g. '1e950f'. */
+  id: string;
+  name: string;
+  bootloader?: string;
+  baudRate?: number;
+}
+
+export interface JobOptions {
+  /** Read back and compare after writing. Defaults to true; only a verify makes a job pass. */
+  verify?: boolean;
+  /** Erase before write where the driver has an explicit erase. */
+  erase?: boolean;
+}
+
+export interface JobReport {
+  device: DeviceIdentity;
+  bytesWritten: number;
+  bytesVerified: number;
+  durationMs: number;
+  /** Per-phase wall time, for the benchmark and the support call. */
+  phaseMs: Partial<Record<string, number>>;
+  verified: boolean;
+}

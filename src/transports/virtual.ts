@@ -1,0 +1,33 @@
+import type { ByteStream } from '../core/io/byte-stream';
+import type { Clock } from '../core/io/clock';
+import { withFaults } from '../core/io/faults';
+import { createUartPair, FORMAT_8N1 } from '../core/io/uart-link';
+import { findDriver } from '../drivers/registry';
+import type { Simulator } from '../drivers/types';
+import { FlashError } from '../shared/errors';
+import type { FaultSpec } from '../shared/model';
+
+export interface VirtualDevice {
+  stream: ByteStream;
+  simulator: Simulator;
+}
+
+/**
+ * A built-in demo device: the driver's own simulator behind an in-memory UART at the device's real
+ * line rate, optionally with injected faults. The host end starts at the device's rate; a driver
+ * that changes rate garbles the line exactly as it would on a real board.
+ */
+export async function openVirtualDevice(
+  driverId: string,
+  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
+): Promise<VirtualDevice> {
+  const entry = findDriver(driverId);
+  if (!entry) throw new FlashError('unsupported', `No driver called "${driverId}".`);
+  const { createSimulator } = await entry.simulator();
+  const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  const format = { ...FORMAT_8N1, baudRate: simulator.baudRate };
+  const { host, device } = createUartPair(opts.clock, format);
+  simulator.attach(device);
+  const stream = opts.fault ? withFaults(host, opts.fault, opts.clock) : host;
+  return { stream, simulator };
+}
