@@ -27,13 +27,23 @@ export class Trigger implements AbortSignalLike {
   }
 }
 
-/** A signal that fires when any of the given ones does. */
-export function anySignal(...signals: (AbortSignalLike | undefined)[]): Trigger {
-  const out = new Trigger();
+/**
+ * A signal that fires when any of the given ones does. Call `dispose()` when done waiting: it
+ * detaches from the sources, which may be long-lived (a job's AbortSignal sees thousands of reads).
+ */
+export function anySignal(...signals: (AbortSignalLike | undefined)[]): Trigger & { dispose(): void } {
+  const out = Object.assign(new Trigger(), { dispose: () => {} });
+  const detach: (() => void)[] = [];
   for (const s of signals) {
     if (!s) continue;
-    if (s.aborted) out.fire(s.reason);
-    else s.addEventListener('abort', () => out.fire(s.reason), { once: true });
+    if (s.aborted) {
+      out.fire(s.reason);
+      continue;
+    }
+    const listener = () => out.fire(s.reason);
+    s.addEventListener('abort', listener, { once: true });
+    detach.push(() => s.removeEventListener('abort', listener));
   }
+  out.dispose = () => detach.forEach((d) => d());
   return out;
 }

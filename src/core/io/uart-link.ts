@@ -30,6 +30,11 @@ export interface DevicePort extends ByteStream {
   onSignals(listener: (signals: Required<ModemSignals>) => void): void;
   /** The rate the host currently talks at (for simulators that autobaud). */
   hostBaud(): number;
+  /**
+   * Queues bytes that leave no earlier than `time` (clock ms): how a device answers when it finishes
+   * a page write, without a timer of its own adding scheduling slack to the simulated timing.
+   */
+  sendAt(data: Uint8Array, time: number): void;
 }
 
 interface InFlight {
@@ -46,10 +51,10 @@ class Wire {
 
   constructor(private readonly clock: Clock) {}
 
-  send(data: Uint8Array, writer: LineFormat, readerBaud: number): void {
+  send(data: Uint8Array, writer: LineFormat, readerBaud: number, notBefore = 0): void {
     const ms = frameMs(writer);
     const garble = Math.abs(writer.baudRate - readerBaud) / readerBaud > BAUD_TOLERANCE;
-    let t = Math.max(this.clock.now(), this.lineFreeAt);
+    let t = Math.max(this.clock.now(), this.lineFreeAt, notBefore);
     for (const byte of data) {
       t += ms;
       // A receiver at the wrong rate samples a different bit pattern; model it deterministically.
@@ -79,7 +84,7 @@ class Wire {
       } catch {
         // woken early: loop re-evaluates why
       } finally {
-        stop.fire();
+        stop.dispose();
         if (this.wake === wake) this.wake = null;
       }
     }
@@ -161,6 +166,9 @@ export function createUartPair(
     },
     close,
     closed,
+    sendAt(data, time) {
+      if (!closedTrigger.aborted) toHost.send(data, devFormat, hostFormat.baudRate, time);
+    },
     onSignals: (l) => void signalListeners.push(l),
     hostBaud: () => hostFormat.baudRate,
   };

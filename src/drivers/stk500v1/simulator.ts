@@ -33,9 +33,13 @@ export class Stk500v1Simulator implements Simulator {
   private port: DevicePort | null = null;
   private rx: Uint8Array = new Uint8Array(0);
   private rxPos = 0;
+  /** When the last byte of `rx` arrived; the bytes before it came back to back. */
+  private rxEnd = 0;
   private tx: number[] = [];
   private resetTrigger = new Trigger();
   private watchdogAt = 0;
+  /** End of the current self-programming operation. */
+  private busyUntil = 0;
   private address = 0; // byte address
   /** optiboot's RAM page buffer: bytes past a short PROG_PAGE keep the previous page's data. */
   private pageBuffer: Uint8Array;
@@ -205,23 +209,26 @@ export class Stk500v1Simulator implements Simulator {
     const pageSize = this.part.flashPageSize;
     const pageStart = this.address & ~(pageSize - 1);
     const nrwwStart = this.part.flashSize - Math.max(this.variant.bootSize, 4096);
-    let eraseDoneAt = this.clock.now() + this.part.flashPageWriteMs;
+    // In the RWW section optiboot starts the page erase as soon as it has the header.
+    let eraseDoneAt = this.arrivalOfLastByte() + this.part.flashPageWriteMs;
     const data = new Uint8Array(length);
     for (let i = 0; i < length; i++) data[i] = await this.getch(trigger);
     if (pageStart >= nrwwStart) eraseDoneAt = this.clock.now() + this.part.flashPageWriteMs;
     if (!(await this.verifySpace(trigger))) return false;
     await this.flushTx();
+    // The CPU waits out the SPM operation, then answers; nothing it receives meanwhile is read.
+    const now = this.clock.now();
     if (toEeprom) {
-      await this.clock.sleep(EEPROM_BYTE_MS * length, trigger);
+      this.busyUntil = now + EEPROM_BYTE_MS * length;
       this.eeprom.set(data.subarray(0, Math.max(0, Math.min(length, this.eeprom.length - this.address))), this.address);
     } else {
-      await this.clock.sleep(Math.max(0, eraseDoneAt - this.clock.now()) + this.part.flashPageWriteMs, trigger);
+      this.busyUntil = Math.max(eraseDoneAt, now) + this.part.flashPageWriteMs;
       for (let i = 0; i < length; i++) this.pageBuffer[(this.address + i) % pageSize] = data[i]!;
       // SPM cannot write the boot section (lock bits): the write silently does nothing there.
       if (pageStart < this.part.flashSize - this.variant.bootSize) this.flash.set(this.pageBuffer, pageStart);
     }
-    this.kickWatchdog();
-    this.tx.push(Resp_STK.OK);
+    this.watchdogAt = this.busyUntil + WATCHDOG_MS;
+    this.port!.sendAt(Uint8Array.of(Resp_STK.OK), this.busyUntil);
     return true;
   }
 
@@ -253,6 +260,8 @@ export class Stk500v1Simulator implements Simulator {
   }
 
   private async getch(trigger: Trigger): Promise<number> {
+    const busy = this.busyUntil - this.clock.now();
+    if (busy > 0) await this.clock.sleep(busy, trigger);
     if (this.rxPos >= this.rx.length) {
       await this.flushTx();
       const left = this.watchdogAt - this.clock.now();
@@ -264,9 +273,19 @@ export class Stk500v1Simulator implements Simulator {
         throw err;
       }
       this.rxPos = 0;
+      this.rxEnd = this.clock.now();
     }
     this.kickWatchdog();
     return this.rx[this.rxPos++]!;
+  }
+
+  /**
+   * When the byte getch() returned last arrived. The simulator reads in chunks, so this is later
+   * than `now` only for bytes still in the chunk: they arrived one frame time apart.
+   */
+  private arrivalOfLastByte(): number {
+    const frameMs = 10_000 / this.variant.baudRate;
+    return this.rxEnd - (this.rx.length - this.rxPos) * frameMs;
   }
 
   private async flushTx(): Promise<void> {

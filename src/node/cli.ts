@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeImage, readImage, writeImage, type FirmwareImage, type WriteFormat } from '../core/image/index';
+import { runJob, runRead, type JobRuntime } from '../core/job/run-job';
+import { findDriver, DRIVERS } from '../drivers/registry';
+import type { Driver } from '../drivers/types';
+import { FlashError, toErrorInfo } from '../shared/errors';
+import type { JobEvent } from '../shared/events';
+import type { JobReport } from '../shared/model';
+import { systemClock } from '../transports/clock';
+import { hostOnPty } from './pty-host';
+import { openSerialStream } from './serial-stream';
+
+const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
+
+  webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--no-verify] [--json] FILE
+  webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
+  webprog simulate DRIVER [--part P] [--variant V]      prints "PTY <path>", serves until SIGINT/SIGTERM
+  webprog info FILE [--json]
+  webprog convert IN OUT --to bin|hex [--fill 0xFF]
+  webprog drivers
+
+Drivers: ${DRIVERS.map((d) => d.meta.id).join(', ')}
+Exit status: 0 only when every device verified (flash) or the command succeeded.`;
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      driver: { type: 'string' },
+      port: { type: 'string', multiple: true },
+      baud: { type: 'string' },
+      part: { type: 'string' },
+      variant: { type: 'string' },
+      out: { type: 'string' },
+      memory: { type: 'string' },
+      address: { type: 'string' },
+      length: { type: 'string' },
+      to: { type: 'string' },
+      fill: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (!command || values.help || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'flash':
+      return flash(values, positionals);
+    case 'read':
+      return read(values);
+    case 'simulate':
+      return simulate(values, positionals);
+    case 'info':
+      return info(values, positionals);
+    case 'convert':
+      return convert(values, positionals);
+    case 'drivers':
+      for (const d of DRIVERS) console.log(`${d.meta.id}\t${d.meta.label}\t${d.meta.targets.map((t) => t.id).join(',')}`);
+      return 0;
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
+
+async function flash(flags: Flags, files: string[]): Promise<number> {
+  const ports = (flags.port as string[] | undefined) ?? [];
+  if (ports.length === 0) throw usage('flash needs at least one --port');
+  if (files.length !== 1) throw usage('flash needs exactly one firmware file');
+  const file = files[0]!;
+  const image = await loadImage(file);
+  const json = Boolean(flags.json);
+  // Each port is an independent session: one device failing never stops the others.
+  const results = await Promise.all(
+    ports.map(async (port) => {
+      const started = systemClock.now();
+      try {
+        const report = await withDriver(flags, port, (driver, rt) => runJob(driver, image, { verify: !flags['no-verify'] }, rt));
+        return { port, ok: report.verified, report, ms: systemClock.now() - started };
+      } catch (err) {
+        return { port, ok: false, error: toErrorInfo(err), ms: systemClock.now() - started };
+      }
+    }),
+  );
+  for (const r of results) {
+    if (json) {
+      console.log(JSON.stringify({ port: r.port, file: basename(file), ok: r.ok, ...('report' in r ? { report: r.report } : { error: r.error }) }));
+    } else if ('report' in r && r.report) {
+      console.log(resultLine(r.port, r.report));
+    } else if ('error' in r && r.error) {
+      console.log(`FAIL ${r.port}: ${r.error.message}\n     what to do: ${r.error.hint}`);
+    }
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+function resultLine(port: string, report: JobReport): string {
+  const what = report.verified ? 'written and verified' : 'written, NOT verified (--no-verify)';
+  return `${report.verified ? 'OK  ' : 'WARN'} ${port}: ${report.device.name} (${report.device.id}) ${report.bytesWritten} bytes ${what} in ${(report.durationMs / 1000).toFixed(2)} s`;
+}
+
+async function read(flags: Flags): Promise<number> {
+  const ports = (flags.port as string[] | undefined) ?? [];
+  if (ports.length !== 1) throw usage('read needs exactly one --port');
+  if (!flags.out) throw usage('read needs --out FILE');
+  const memory = (flags.memory as string | undefined) ?? 'flash';
+  const range = { address: optionalNumber(flags.address, '--address'), length: optionalNumber(flags.length, '--length') };
+  const result = await withDriver(flags, ports[0]!, (driver, rt) => runRead(driver, memory, range, rt));
+  const out = flags.out as string;
+  const data = /\.(hex|ihx)$/i.test(out)
+    ? writeImage({ format: 'read', segments: [{ memory, address: result.address, data: result.data }] }, 'hex')
+    : result.data;
+  await writeFile(out, data);
+  console.log(`OK   ${ports[0]}: read ${result.data.length} bytes of ${memory} from ${result.identified.device.name} into ${out}`);
+  return 0;
+}
+
+async function withDriver<T>(flags: Flags, port: string, job: (driver: Driver, rt: JobRuntime) => Promise<T>): Promise<T> {
+  const entry = findDriver(requireString(flags.driver, '--driver'));
+  if (!entry) throw usage(`unknown driver "${flags.driver}" (try: ${DRIVERS.map((d) => d.meta.id).join(', ')})`);
+  const baudRate = optionalNumber(flags.baud, '--baud');
+  const stream = await openSerialStream(port, baudRate ?? entry.meta.serialDefaults?.baudRate ?? 115200);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new FlashError('aborted', 'Interrupted.'));
+  process.once('SIGINT', onSignal);
+  try {
+    const { createDriver } = await entry.load();
+    const log = (level: string, message: string) => {
+      if (level !== 'debug' || process.env.WEBPROG_DEBUG) process.stderr.write(`${port}: ${message}\n`);
+    };
+    const driver = createDriver({ stream, clock: systemClock, log, signal: controller.signal, targetId: flags.part as string | undefined, baudRate });
+    const rt: JobRuntime = { clock: systemClock, signal: controller.signal, emit: progressPrinter(port) };
+    return await job(driver, rt);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await stream.close();
+  }
+}
+
+/** Progress on stderr, a few lines per phase, so logs stay readable and stdout stays one line per device. */
+function progressPrinter(port: string): (e: JobEvent) => void {
+  let lastPct = -1;
+  return (e) => {
+    if (e.type === 'phase') lastPct = -1;
+    if (e.type === 'progress' && e.total > 0) {
+      const pct = Math.floor((e.done / e.total) * 4) * 25;
+      if (pct !== lastPct) {
+        lastPct = pct;
+        process.stderr.write(`${port}: ${e.phase} ${pct}% (${e.done}/${e.total} bytes, ${Math.round(e.bytesPerSecond)} B/s)\n`);
+      }
+    }
+  };
+}
+
+async function simulate(flags: Flags, args: string[]): Promise<number> {
+  const id = args[0] ?? requireString(flags.driver, 'a driver name');
+  const entry = findDriver(id);
+  if (!entry) throw usage(`unknown driver "${id}"`);
+  const { createSimulator } = await entry.simulator();
+  const simulator = createSimulator({ clock: systemClock, targetId: flags.part as string | undefined, variant: flags.variant as string | undefined });
+  const host = await hostOnPty(simulator);
+  console.log(`PTY ${host.path}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await host.stop();
+  return 0;
+}
+
+async function info(flags: Flags, files: string[]): Promise<number> {
+  if (files.length !== 1) throw usage('info needs one file');
+  const d = describeImage(await loadImage(files[0]!));
+  if (flags.json) {
+    console.log(JSON.stringify(d));
+    return 0;
+  }
+  console.log(`format  ${d.format}\nbytes   ${d.totalBytes}\ncrc32   ${d.crc32}\nsha256  ${d.sha256}`);
+  for (const s of d.segments) console.log(`segment ${s.memory} 0x${s.address.toString(16).padStart(8, '0')} ${s.length} bytes`);
+  return 0;
+}
+
+async function convert(flags: Flags, files: string[]): Promise<number> {
+  if (files.length !== 2) throw usage('convert needs IN and OUT');
+  const to = requireString(flags.to, '--to') as WriteFormat;
+  const fill = optionalNumber(flags.fill, '--fill');
+  const image = await loadImage(files[0]!);
+  await writeFile(files[1]!, writeImage(image, to, fill === undefined ? {} : { fill }));
+  return 0;
+}
+
+async function loadImage(path: string): Promise<FirmwareImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new FlashError('bad-image', `Cannot read ${path}: ${(err as Error).message}`, { hint: 'Check the file name.' });
+  }
+  return readImage(bytes, { name: basename(path) });
+}
+
+function usage(message: string): FlashError {
+  return new FlashError('unsupported', message, { hint: 'Run "webprog --help" for the commands and flags.' });
+}
+
+function requireString(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '') throw usage(`missing ${what}`);
+  return v;
+}
+
+function optionalNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 0) throw usage(`${what} must be a whole number (decimal or 0x hex), got "${String(v)}"`);
+  return n;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    const e = toErrorInfo(err);
+    console.error(`error: ${e.message}\n  what to do: ${e.hint}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { createUartPair, FORMAT_8N1 } from '../core/io/uart-link';
+import type { Simulator } from '../drivers/types';
+import { systemClock } from '../transports/clock';
+
+export interface PtyHost {
+  path: string;
+  stop(): Promise<void>;
+}
+
+const BRIDGE = fileURLToPath(new URL('./pty-bridge.py', import.meta.url));
+
+/**
+ * Serves a simulator on a new pseudo-terminal, so real tools (avrdude, stm32flash, flashrom) and
+ * the CLI can talk to it. Bytes cross a timed UART model at the simulator's rate, so the PTY
+ * behaves like a USB-serial adapter on a real line; a client opening the PTY resets the device.
+ */
+export async function hostOnPty(simulator: Simulator, opts: { onEvent?: (e: string) => void } = {}): Promise<PtyHost> {
+  const bridge = spawn('python3', [BRIDGE], { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
+  const toClient = bridge.stdin as Writable;
+  const fromClient = bridge.stdout as Readable;
+  const events = createInterface({ input: bridge.stdio[3] as Readable });
+  const { host, device } = createUartPair(systemClock, { ...FORMAT_8N1, baudRate: simulator.baudRate });
+  simulator.attach(device);
+
+  fromClient.on('data', (data: Buffer) => void host.write(new Uint8Array(data)));
+  let running = true;
+  void (async () => {
+    while (running) {
+      try {
+        toClient.write(await host.read(4096, { timeoutMs: 1000 }));
+      } catch {
+        // timeout: keep serving; closed: the loop ends
+      }
+    }
+  })();
+
+  const path = await new Promise<string>((resolve, reject) => {
+    bridge.once('exit', (code) => reject(new Error(`pty bridge exited (${code})`)));
+    events.on('line', (line) => {
+      if (line.startsWith('PTY ')) resolve(line.slice(4));
+      else if (line === 'open') simulator.reset();
+      opts.onEvent?.(line);
+    });
+  });
+
+  return {
+    path,
+    async stop() {
+      running = false;
+      await host.close();
+      bridge.kill('SIGTERM');
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { SerialPort } from 'serialport';
+import type { ByteStream, ModemSignals, ReadOptions } from '../core/io/byte-stream';
+import { Trigger, anySignal } from '../core/io/signal';
+import { systemClock } from '../transports/clock';
+import { FlashError } from '../shared/errors';
+
+/**
+ * A serial device (or PTY) as a ByteStream, through node-serialport. PTYs cannot do modem signals
+ * (ENOTTY) or parity; those failures are reported to the driver, which treats them as non-fatal.
+ */
+export async function openSerialStream(path: string, baudRate: number): Promise<ByteStream> {
+  const port = new SerialPort({ path, baudRate, autoOpen: false, hupcl: false });
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) =>
+      err
+        ? reject(
+            new FlashError('port-unavailable', `Cannot open ${path}: ${err.message}`, {
+              hint: 'Check the port name, that the device is plugged in, and that no other program uses it.',
+            }),
+          )
+        : resolve(),
+    ),
+  );
+  const chunks: Uint8Array[] = [];
+  let buffered = 0;
+  let dataArrived = new Trigger();
+  const closedTrigger = new Trigger();
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  port.on('data', (data: Buffer) => {
+    chunks.push(new Uint8Array(data));
+    buffered += data.length;
+    dataArrived.fire();
+  });
+  port.on('close', () => {
+    closedTrigger.fire();
+    resolveClosed();
+  });
+  port.on('error', () => closedTrigger.fire());
+
+  const take = (max: number): Uint8Array => {
+    const n = Math.min(max, buffered);
+    const out = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const head = chunks[0]!;
+      const part = Math.min(head.length, n - got);
+      out.set(head.subarray(0, part), got);
+      got += part;
+      if (part === head.length) chunks.shift();
+      else chunks[0] = head.subarray(part);
+    }
+    buffered -= n;
+    return out;
+  };
+
+  const lost = () => new FlashError('device-lost', `${path} was closed or unplugged.`);
+
+  return {
+    async write(data) {
+      if (closedTrigger.aborted) throw lost();
+      await new Promise<void>((resolve, reject) => port.write(Buffer.from(data), (err) => (err ? reject(lost()) : resolve())));
+    },
+    async read(max: number, opts: ReadOptions) {
+      const deadline = systemClock.now() + opts.timeoutMs;
+      for (;;) {
+        if (buffered > 0) return take(max);
+        if (closedTrigger.aborted) throw lost();
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const left = deadline - systemClock.now();
+        if (left <= 0) throw new FlashError('timeout', 'No answer from the device in time.');
+        const wake = (dataArrived = new Trigger());
+        const stop = anySignal(wake, closedTrigger, opts.signal);
+        await systemClock.sleep(left, stop).catch(() => {});
+        stop.dispose();
+      }
+    },
+    async setSignals(s: ModemSignals) {
+      const flags: { dtr?: boolean; rts?: boolean } = {};
+      if (s.dtr !== undefined) flags.dtr = s.dtr;
+      if (s.rts !== undefined) flags.rts = s.rts;
+      await new Promise<void>((resolve, reject) => port.set(flags, (err) => (err ? reject(err) : resolve())));
+    },
+    async setBaud(rate: number) {
+      if (port.baudRate === rate) return;
+      await new Promise<void>((resolve, reject) => port.update({ baudRate: rate }, (err) => (err ? reject(err) : resolve())));
+    },
+    async close() {
+      if (!port.isOpen) return;
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+    },
+    closed,
+  };
+}
