@@ -159,7 +159,7 @@ export class Stk500v1Simulator implements Simulator {
         if (!(await this.verifySpace(trigger))) return false;
         break;
       case Cmnd_STK.SET_DEVICE_EXT:
-        await this.skip(this.variant.id === 'atmegaboot' ? 4 : 5, trigger);
+        await this.skip(5, trigger);
         if (!(await this.verifySpace(trigger))) return false;
         break;
       case Cmnd_STK.LOAD_ADDRESS: {
@@ -181,6 +181,17 @@ export class Stk500v1Simulator implements Simulator {
       case Cmnd_STK.READ_SIGN:
         if (!(await this.verifySpace(trigger))) return false;
         this.tx.push(...this.part.signature);
+        break;
+      case Cmnd_STK.SET_PARAMETER:
+        // ATmegaBOOT skips it (with a value byte for ids above 0x85); optiboot has no such case and
+        // loses sync, which the default branch models.
+        if (this.variant.badFrame !== 'ignore') return this.verifySpace(trigger);
+        if ((await this.getch(trigger)) > 0x85) await this.getch(trigger);
+        if (!(await this.verifySpace(trigger))) return false;
+        break;
+      case Cmnd_STK.GET_SIGN_ON:
+        if (!(await this.verifySpace(trigger))) return false;
+        if (this.variant.badFrame === 'ignore') this.tx.push(...[...'AVR ISP'].map((c) => c.charCodeAt(0)));
         break;
       case Cmnd_STK.LEAVE_PROGMODE:
         if (!(await this.verifySpace(trigger))) return false;
@@ -215,6 +226,7 @@ export class Stk500v1Simulator implements Simulator {
     for (let i = 0; i < length; i++) data[i] = await this.getch(trigger);
     if (pageStart >= nrwwStart) eraseDoneAt = this.clock.now() + this.part.flashPageWriteMs;
     if (!(await this.verifySpace(trigger))) return false;
+    const reply = this.variant.insyncAfterWrite ? [this.tx.pop()!, Resp_STK.OK] : [Resp_STK.OK];
     await this.flushTx();
     // The CPU waits out the SPM operation, then answers; nothing it receives meanwhile is read.
     const now = this.clock.now();
@@ -228,7 +240,7 @@ export class Stk500v1Simulator implements Simulator {
       if (pageStart < this.part.flashSize - this.variant.bootSize) this.flash.set(this.pageBuffer, pageStart);
     }
     this.watchdogAt = this.busyUntil + WATCHDOG_MS;
-    this.port!.sendAt(Uint8Array.of(Resp_STK.OK), this.busyUntil);
+    this.port!.sendAt(Uint8Array.from(reply), this.busyUntil);
     return true;
   }
 

@@ -20,6 +20,8 @@ export interface BootloaderVariant {
   fastLeave: boolean;
   /** A malformed frame: optiboot resets via the watchdog; ATmegaBOOT ignores up to 5 of them. */
   badFrame: 'reset' | 'ignore';
+  /** ATmegaBOOT answers PROG_PAGE with INSYNC only after programming; optiboot as soon as the frame ends. */
+  insyncAfterWrite: boolean;
 }
 
 export const VARIANTS: Record<string, BootloaderVariant> = {
@@ -33,6 +35,7 @@ export const VARIANTS: Record<string, BootloaderVariant> = {
     eeprom: 'writes-flash',
     fastLeave: false,
     badFrame: 'reset',
+    insyncAfterWrite: false,
   },
   optiboot8: {
     id: 'optiboot8',
@@ -44,6 +47,7 @@ export const VARIANTS: Record<string, BootloaderVariant> = {
     eeprom: 'supported',
     fastLeave: true,
     badFrame: 'reset',
+    insyncAfterWrite: false,
   },
   atmegaboot: {
     id: 'atmegaboot',
@@ -55,6 +59,7 @@ export const VARIANTS: Record<string, BootloaderVariant> = {
     eeprom: 'supported',
     fastLeave: false,
     badFrame: 'ignore',
+    insyncAfterWrite: true,
   },
 };
 
