@@ -37,30 +37,32 @@ export interface DevicePort extends ByteStream {
   sendAt(data: Uint8Array, time: number): void;
 }
 
-interface InFlight {
-  byte: number;
-  arrivesAt: number;
+/** Bytes sent back to back: byte i arrives at `firstArrival + i * step`. */
+interface Burst {
+  data: Uint8Array;
+  firstArrival: number;
+  step: number;
+  /** Bytes of `data` already taken by the reader. */
+  taken: number;
 }
 
 /** One direction of the wire: bytes leave the writer back to back and arrive one frame time apart. */
 class Wire {
-  private queue: InFlight[] = [];
-  private head = 0;
+  private bursts: Burst[] = [];
   private lineFreeAt = 0;
   private wake: Trigger | null = null;
 
   constructor(private readonly clock: Clock) {}
 
   send(data: Uint8Array, writer: LineFormat, readerBaud: number, notBefore = 0): void {
-    const ms = frameMs(writer);
+    if (data.length === 0) return;
+    const step = frameMs(writer);
+    const start = Math.max(this.clock.now(), this.lineFreeAt, notBefore);
+    // A receiver at the wrong rate samples a different bit pattern; model it deterministically.
     const garble = Math.abs(writer.baudRate - readerBaud) / readerBaud > BAUD_TOLERANCE;
-    let t = Math.max(this.clock.now(), this.lineFreeAt, notBefore);
-    for (const byte of data) {
-      t += ms;
-      // A receiver at the wrong rate samples a different bit pattern; model it deterministically.
-      this.queue.push({ byte: garble ? (byte * 37 + 0x5b) & 0xff : byte, arrivesAt: t });
-    }
-    this.lineFreeAt = t;
+    const bytes = garble ? data.map((b) => (b * 37 + 0x5b) & 0xff) : data.slice();
+    this.bursts.push({ data: bytes, firstArrival: start + step, step, taken: 0 });
+    this.lineFreeAt = start + step * bytes.length;
     this.wake?.fire();
   }
 
@@ -70,19 +72,18 @@ class Wire {
       if (closed.aborted) throw lost();
       if (opts.signal?.aborted) throw opts.signal.reason;
       const now = this.clock.now();
-      const arrived = this.countArrived(now, max);
-      if (arrived > 0) return this.take(arrived);
+      const arrived = this.take(now, max);
+      if (arrived) return arrived;
       if (now >= deadline) throw new FlashError('timeout', 'No answer from the device in time.');
       // Sleep until the max-th queued byte has arrived (the caller would loop for it anyway), the
       // deadline, or new data being sent, whichever is first.
-      const pending = this.queue.length - this.head;
-      const until = pending > 0 ? this.queue[this.head + Math.min(max, pending) - 1]!.arrivesAt : Infinity;
+      const until = this.arrivalOf(max);
       const wake = (this.wake = new Trigger());
       const stop = anySignal(wake, closed, opts.signal);
       try {
         await this.clock.sleep(Math.max(0, Math.min(until, deadline) - now), stop);
       } catch {
-        // woken early: loop re-evaluates why
+        // woken early: the loop re-evaluates why
       } finally {
         stop.dispose();
         if (this.wake === wake) this.wake = null;
@@ -90,19 +91,41 @@ class Wire {
     }
   }
 
-  private countArrived(now: number, max: number): number {
-    let n = 0;
-    while (n < max && this.head + n < this.queue.length && this.queue[this.head + n]!.arrivesAt <= now) n++;
-    return n;
+  /** Arrival time of the n-th byte still queued, or of the last one if fewer are queued. */
+  private arrivalOf(n: number): number {
+    let left = n;
+    let last = Infinity;
+    for (const b of this.bursts) {
+      const queued = b.data.length - b.taken;
+      if (left <= queued) return b.firstArrival + (b.taken + left - 1) * b.step;
+      left -= queued;
+      last = b.firstArrival + (b.data.length - 1) * b.step;
+    }
+    return last;
   }
 
-  private take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.queue[this.head + i]!.byte;
-    this.head += n;
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+  /** Up to `max` bytes that have arrived by `now`, or null if none has. */
+  private take(now: number, max: number): Uint8Array | null {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    while (total < max && this.bursts.length > 0) {
+      const b = this.bursts[0]!;
+      const arrivedInBurst = Math.min(b.data.length, Math.floor((now - b.firstArrival) / b.step) + 1);
+      const n = Math.min(arrivedInBurst - b.taken, max - total);
+      if (n <= 0) break;
+      parts.push(b.data.subarray(b.taken, b.taken + n));
+      b.taken += n;
+      total += n;
+      if (b.taken < b.data.length) break;
+      this.bursts.shift();
+    }
+    if (total === 0) return null;
+    if (parts.length === 1) return parts[0]!.slice();
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
     }
     return out;
   }
