@@ -70,12 +70,16 @@ export interface JobOptions {
   verify?: boolean;
   /** Erase before write where the driver has an explicit erase. */
   erase?: boolean;
+  /** Read first and write only the pages that differ (R&D re-flashes, socket re-programming). */
+  skipUnchanged?: boolean;
 }
 
 export interface JobReport {
   device: DeviceIdentity;
   bytesWritten: number;
   bytesVerified: number;
+  /** Bytes of the image left alone because the device already held them (skipUnchanged). */
+  bytesSkipped: number;
   durationMs: number;
   /** Per-phase wall time, for the benchmark and the support call. */
   phaseMs: Partial<Record<string, number>>;

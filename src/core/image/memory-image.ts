@@ -136,3 +136,49 @@ export function flatten(image: FirmwareImage, memory: string, start: number, end
 export function hex(n: number, width = 4): string {
   return '0x' + n.toString(16).toUpperCase().padStart(width, '0');
 }
+
+/** The part of the image inside [start, end) of one memory; other memories are kept unless `only` is set. */
+export function sliceImage(image: FirmwareImage, memory: string, start: number, end: number, only = false): FirmwareImage {
+  const segments: Segment[] = [];
+  for (const s of image.segments) {
+    if (s.memory !== memory) {
+      if (!only) segments.push(s);
+      continue;
+    }
+    const from = Math.max(s.address, start);
+    const to = Math.min(s.address + s.data.length, end);
+    if (from < to) segments.push({ memory, address: from, data: s.data.subarray(from - s.address, to - s.address) });
+  }
+  return { ...image, segments };
+}
+
+/**
+ * Widens every segment of `memory` to whole pages (page boundaries are multiples of `pageSize` from 0),
+ * filling the added bytes, so a page-programming driver never writes a page it has only partly.
+ * Segments that end up in the same page merge.
+ */
+export function alignToPages(image: FirmwareImage, memory: string, pageSize: number, fill = 0xff): FirmwareImage {
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  const widened: Segment[] = [];
+  for (const s of segmentsOf(image, memory)) {
+    const start = s.address - (s.address % pageSize);
+    const endRaw = s.address + s.data.length;
+    const end = endRaw % pageSize === 0 ? endRaw : endRaw + pageSize - (endRaw % pageSize);
+    const prev = widened[widened.length - 1];
+    if (prev && prev.address + prev.data.length >= start) {
+      // Shares a page with the previous segment: grow that one (holes stay `fill`).
+      const grown = new Uint8Array(end - prev.address).fill(fill);
+      grown.set(prev.data, 0);
+      grown.set(s.data, s.address - prev.address);
+      prev.data = grown;
+    } else {
+      const data = new Uint8Array(end - start).fill(fill);
+      data.set(s.data, s.address - start);
+      widened.push({ memory, address: start, data });
+    }
+  }
+  const others = image.segments.filter((s) => s.memory !== memory);
+  const out = createImage(image.format, [...others, ...widened], image.entry);
+  if (image.meta) out.meta = image.meta;
+  return out;
+}

@@ -30,10 +30,17 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
     tracker.enter('validate');
     if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to program.');
     validateImage(image, identified.memories, identified.device.name);
-    const blocks = image.segments
+    let blocks = image.segments
       .map((s) => s.memory)
       .filter((m, i, all) => all.indexOf(m) === i)
       .flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
+    const planned = blocks.reduce((n, b) => n + b.data.length, 0);
+    if (options.skipUnchanged) {
+      if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
+      tracker.plan({ read: planned });
+      tracker.enter('read');
+      blocks = await changedBlocks(driver, blocks, tracker);
+    }
     const total = blocks.reduce((n, b) => n + b.data.length, 0);
     tracker.plan({ write: total, verify: verify ? total : 0 });
 
@@ -63,6 +70,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       device: identified.device,
       bytesWritten: total,
       bytesVerified: verify ? total : 0,
+      bytesSkipped: planned - total,
       durationMs: tracker.elapsed(),
       phaseMs: tracker.phaseMs,
       verified: verify,
@@ -120,6 +128,45 @@ export async function runRead(
     rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
     throw failure;
   }
+}
+
+/**
+ * Reads what the device holds and keeps only the pages that differ, joined again into blocks of at
+ * most the driver's size. A page that already matches is as good as verified: it was just read.
+ */
+async function changedBlocks(driver: Driver, blocks: Block[], tracker: PhaseTracker): Promise<Block[]> {
+  const out: Block[] = [];
+  for (const block of blocks) {
+    tracker.checkAbort();
+    const c = driver.constraints(block.memory);
+    const current = await atBlock(block, 'reading', () => driver.readBlock!(block.memory, block.address, block.data.length));
+    for (let at = 0; at < block.data.length; at += c.pageSize) {
+      const wanted = block.data.subarray(at, at + c.pageSize);
+      if (sameBytes(wanted, current.subarray(at, at + c.pageSize))) continue;
+      const last = out[out.length - 1];
+      const address = block.address + at;
+      if (last && last.memory === block.memory && last.address + last.data.length === address && last.data.length + wanted.length <= c.maxBlock) {
+        last.data = concatBytes(last.data, wanted);
+      } else {
+        out.push({ memory: block.memory, address, data: wanted });
+      }
+    }
+    tracker.advance(block.data.length);
+  }
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promise<Identified> {
@@ -200,8 +247,8 @@ class PhaseTracker {
 
   /** Bytes each transfer phase will move, so progress and ETA cover the whole job. */
   plan(totals: Partial<Record<JobPhase, number>>): void {
-    this.totals = totals;
-    this.totalBytes = Object.values(totals).reduce((a, b) => a + (b ?? 0), 0);
+    this.totals = { ...this.totals, ...totals };
+    this.totalBytes = Object.values(this.totals).reduce((a, b) => a + (b ?? 0), 0);
   }
 
   identified(identified: Identified): void {

@@ -1,0 +1,130 @@
+/**
+ * Hand-built firmware files for tests and the fuzzer, written field by field from the format
+ * descriptions and not with the writers under test. Not used by the app.
+ */
+
+export interface ElfLoad {
+  type?: number; // PT_LOAD unless told
+  paddr: number;
+  vaddr?: number;
+  data: Uint8Array;
+  /** Bytes of zero-fill after the file data (.bss). */
+  bss?: number;
+}
+
+/** A minimal executable ELF: header, program headers, then each segment's bytes. */
+export function buildElf(opts: { is64?: boolean; bigEndian?: boolean; machine?: number; entry?: number; type?: number; loads: ElfLoad[] }): Uint8Array {
+  const is64 = opts.is64 ?? false;
+  const le = !(opts.bigEndian ?? false);
+  const ehsize = is64 ? 64 : 52;
+  const phentsize = is64 ? 56 : 32;
+  const phoff = ehsize;
+  let dataAt = phoff + phentsize * opts.loads.length;
+  const size = dataAt + opts.loads.reduce((t, l) => t + l.data.length, 0);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  const word = (at: number, n: number) => (is64 ? v.setBigUint64(at, BigInt(n), le) : v.setUint32(at, n, le));
+  out.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1], 0);
+  v.setUint16(16, opts.type ?? 2, le); // ET_EXEC
+  v.setUint16(18, opts.machine ?? 40, le); // EM_ARM
+  v.setUint32(20, 1, le);
+  word(24, opts.entry ?? 0);
+  word(is64 ? 32 : 28, opts.loads.length ? phoff : 0);
+  v.setUint16(is64 ? 52 : 40, ehsize, le);
+  v.setUint16(is64 ? 54 : 42, phentsize, le);
+  v.setUint16(is64 ? 56 : 44, opts.loads.length, le);
+  opts.loads.forEach((l, i) => {
+    const ph = phoff + i * phentsize;
+    v.setUint32(ph, l.type ?? 1, le);
+    if (is64) {
+      v.setUint32(ph + 4, 5, le);
+      word(ph + 8, dataAt);
+      word(ph + 16, l.vaddr ?? l.paddr);
+      word(ph + 24, l.paddr);
+      word(ph + 32, l.data.length);
+      word(ph + 40, l.data.length + (l.bss ?? 0));
+    } else {
+      word(ph + 4, dataAt);
+      word(ph + 8, l.vaddr ?? l.paddr);
+      word(ph + 12, l.paddr);
+      word(ph + 16, l.data.length);
+      word(ph + 20, l.data.length + (l.bss ?? 0));
+      v.setUint32(ph + 24, 5, le);
+    }
+    out.set(l.data, dataAt);
+    dataAt += l.data.length;
+  });
+  return out;
+}
+
+/** An Espressif image: 24-byte header (8 for the ESP8266), segments, XOR checksum, optional SHA-256. */
+export function buildEspImage(opts: {
+  chipId?: number | null; // null: ESP8266 layout without the extended header
+  entry?: number;
+  segments: { address: number; data: Uint8Array }[];
+  sha256?: (bytes: Uint8Array) => Uint8Array;
+}): Uint8Array {
+  const extended = opts.chipId !== null;
+  const header = extended ? 24 : 8;
+  let end = header + opts.segments.reduce((t, s) => t + 8 + s.data.length, 0);
+  const checksumAt = end | 0xf;
+  end = checksumAt + 1 + (opts.sha256 ? 32 : 0);
+  const out = new Uint8Array(end);
+  const v = new DataView(out.buffer);
+  out[0] = 0xe9;
+  out[1] = opts.segments.length;
+  out[2] = 2; // DIO
+  out[3] = 0x20; // 4 MB, 40 MHz
+  v.setUint32(4, opts.entry ?? 0x40080000, true);
+  if (extended) {
+    out[8] = 0xee;
+    v.setUint16(12, opts.chipId ?? 0, true);
+    out[23] = opts.sha256 ? 1 : 0;
+  }
+  let at = header;
+  let sum = 0xef;
+  for (const s of opts.segments) {
+    v.setUint32(at, s.address, true);
+    v.setUint32(at + 4, s.data.length, true);
+    out.set(s.data, at + 8);
+    for (const b of s.data) sum ^= b;
+    at += 8 + s.data.length;
+  }
+  out[checksumAt] = sum;
+  if (opts.sha256) out.set(opts.sha256(out.subarray(0, checksumAt + 1)), checksumAt + 1);
+  return out;
+}
+
+/** One raw 512-byte UF2 block. */
+export function buildUf2Block(b: {
+  flags?: number;
+  address: number;
+  data: Uint8Array;
+  blockNo: number;
+  numBlocks: number;
+  familyOrSize?: number;
+}): Uint8Array {
+  const out = new Uint8Array(512);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0x0a324655, true);
+  v.setUint32(4, 0x9e5d5157, true);
+  v.setUint32(8, b.flags ?? 0, true);
+  v.setUint32(12, b.address, true);
+  v.setUint32(16, b.data.length, true);
+  v.setUint32(20, b.blockNo, true);
+  v.setUint32(24, b.numBlocks, true);
+  v.setUint32(28, b.familyOrSize ?? 0, true);
+  out.set(b.data, 32);
+  v.setUint32(508, 0x0ab16f30, true);
+  return out;
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((t, p) => t + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
