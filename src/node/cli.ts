@@ -3,20 +3,23 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeImage, readImage, writeImage, type FirmwareImage, type WriteFormat } from '../core/image/index';
-import { runJob, runRead, type JobRuntime } from '../core/job/run-job';
+import { runErase, runJob, runRead, type JobRuntime } from '../core/job/run-job';
 import { findDriver, DRIVERS } from '../drivers/registry';
 import type { Driver } from '../drivers/types';
 import { FlashError, toErrorInfo } from '../shared/errors';
 import type { JobEvent } from '../shared/events';
-import type { JobReport } from '../shared/model';
+import type { JobOptions, JobReport } from '../shared/model';
+import { lineFormatOf } from '../core/io/uart-link';
 import { systemClock } from '../transports/clock';
 import { hostOnPty } from './pty-host';
 import { openSerialStream } from './serial-stream';
 
 const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
 
-  webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--no-verify] [--json] FILE
+  webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json] FILE
   webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
+  webprog erase --driver ID --port TTY [--part P] [--baud N]
+  webprog blank-check --driver ID --port TTY [--memory M] [--part P] [--baud N]      exit 0 blank, 1 not blank
   webprog simulate DRIVER [--part P] [--variant V]      prints "PTY <path>", serves until SIGINT/SIGTERM
   webprog info FILE [--json]
   webprog convert IN OUT --to bin|hex [--fill 0xFF]
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       fill: { type: 'string' },
       json: { type: 'boolean' },
+      erase: { type: 'boolean' },
+      'skip-unchanged': { type: 'boolean' },
       'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -58,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       return flash(values, positionals);
     case 'read':
       return read(values);
+    case 'erase':
+      return erase(values);
+    case 'blank-check':
+      return blankCheck(values);
     case 'simulate':
       return simulate(values, positionals);
     case 'info':
@@ -84,7 +93,7 @@ async function flash(flags: Flags, files: string[]): Promise<number> {
     ports.map(async (port) => {
       const started = systemClock.now();
       try {
-        const report = await withDriver(flags, port, (driver, rt) => runJob(driver, image, { verify: !flags['no-verify'] }, rt));
+        const report = await withDriver(flags, port, (driver, rt) => runJob(driver, image, jobOptions(flags), rt));
         return { port, ok: report.verified, report, ms: systemClock.now() - started };
       } catch (err) {
         return { port, ok: false, error: toErrorInfo(err), ms: systemClock.now() - started };
@@ -103,14 +112,17 @@ async function flash(flags: Flags, files: string[]): Promise<number> {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
+function jobOptions(flags: Flags): JobOptions {
+  return { verify: !flags['no-verify'], erase: Boolean(flags.erase), skipUnchanged: Boolean(flags['skip-unchanged']) };
+}
+
 function resultLine(port: string, report: JobReport): string {
   const what = report.verified ? 'written and verified' : 'written, NOT verified (--no-verify)';
   return `${report.verified ? 'OK  ' : 'WARN'} ${port}: ${report.device.name} (${report.device.id}) ${report.bytesWritten} bytes ${what} in ${(report.durationMs / 1000).toFixed(2)} s`;
 }
 
 async function read(flags: Flags): Promise<number> {
-  const ports = (flags.port as string[] | undefined) ?? [];
-  if (ports.length !== 1) throw usage('read needs exactly one --port');
+  const ports = [singlePort(flags, 'read')];
   if (!flags.out) throw usage('read needs --out FILE');
   const memory = (flags.memory as string | undefined) ?? 'flash';
   const range = { address: optionalNumber(flags.address, '--address'), length: optionalNumber(flags.length, '--length') };
@@ -122,6 +134,35 @@ async function read(flags: Flags): Promise<number> {
   await writeFile(out, data);
   console.log(`OK   ${ports[0]}: read ${result.data.length} bytes of ${memory} from ${result.identified.device.name} into ${out}`);
   return 0;
+}
+
+async function erase(flags: Flags): Promise<number> {
+  const port = singlePort(flags, 'erase');
+  const identified = await withDriver(flags, port, (driver, rt) => runErase(driver, rt));
+  console.log(`OK   ${port}: ${identified.device.name} (${identified.device.id}) erased`);
+  return 0;
+}
+
+async function blankCheck(flags: Flags): Promise<number> {
+  const port = singlePort(flags, 'blank-check');
+  const memory = (flags.memory as string | undefined) ?? 'flash';
+  const result = await withDriver(flags, port, (driver, rt) => runRead(driver, memory, {}, rt));
+  const { fill } = result;
+  const dirty = result.data.findIndex((b) => b !== fill);
+  const name = result.identified.device.name;
+  if (dirty < 0) {
+    console.log(`OK   ${port}: ${name} ${memory} is blank (${result.data.length} bytes of 0x${fill.toString(16)})`);
+    return 0;
+  }
+  const at = result.address + dirty;
+  console.log(`FAIL ${port}: ${name} ${memory} is not blank: 0x${at.toString(16)} holds 0x${result.data[dirty]!.toString(16)}`);
+  return 1;
+}
+
+function singlePort(flags: Flags, command: string): string {
+  const ports = (flags.port as string[] | undefined) ?? [];
+  if (ports.length !== 1) throw usage(`${command} needs exactly one --port`);
+  return ports[0]!;
 }
 
 async function withDriver<T>(flags: Flags, port: string, job: (driver: Driver, rt: JobRuntime) => Promise<T>): Promise<T> {
@@ -167,7 +208,7 @@ async function simulate(flags: Flags, args: string[]): Promise<number> {
   if (!entry) throw usage(`unknown driver "${id}"`);
   const { createSimulator } = await entry.simulator();
   const simulator = createSimulator({ clock: systemClock, targetId: flags.part as string | undefined, variant: flags.variant as string | undefined });
-  const host = await hostOnPty(simulator);
+  const host = await hostOnPty(simulator, { format: lineFormatOf(entry.meta, simulator.baudRate) });
   console.log(`PTY ${host.path}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

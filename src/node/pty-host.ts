@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
-import { createUartPair, FORMAT_8N1 } from '../core/io/uart-link';
+import { createUartPair, FORMAT_8N1, type LineFormat } from '../core/io/uart-link';
 import type { Simulator } from '../drivers/types';
 import { systemClock } from '../transports/clock';
 
@@ -18,12 +18,15 @@ const BRIDGE = fileURLToPath(new URL('./pty-bridge.py', import.meta.url));
  * the CLI can talk to it. Bytes cross a timed UART model at the simulator's rate, so the PTY
  * behaves like a USB-serial adapter on a real line; a client opening the PTY resets the device.
  */
-export async function hostOnPty(simulator: Simulator, opts: { onEvent?: (e: string) => void } = {}): Promise<PtyHost> {
+export async function hostOnPty(
+  simulator: Simulator,
+  opts: { format?: Omit<LineFormat, 'baudRate'>; onEvent?: (e: string) => void } = {},
+): Promise<PtyHost> {
   const bridge = spawn('python3', [BRIDGE], { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
   const toClient = bridge.stdin as Writable;
   const fromClient = bridge.stdout as Readable;
   const events = createInterface({ input: bridge.stdio[3] as Readable });
-  const { host, device } = createUartPair(systemClock, { ...FORMAT_8N1, baudRate: simulator.baudRate });
+  const { host, device } = createUartPair(systemClock, { ...(opts.format ?? FORMAT_8N1), baudRate: simulator.baudRate });
   simulator.attach(device);
 
   fromClient.on('data', (data: Buffer) => void host.write(new Uint8Array(data)));

@@ -1,7 +1,7 @@
 import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
 import { withFaults } from '../core/io/faults';
-import { createUartPair, FORMAT_8N1 } from '../core/io/uart-link';
+import { createUartPair, lineFormatOf } from '../core/io/uart-link';
 import { findDriver } from '../drivers/registry';
 import type { Simulator } from '../drivers/types';
 import { FlashError } from '../shared/errors';
@@ -25,7 +25,7 @@ export async function openVirtualDevice(
   if (!entry) throw new FlashError('unsupported', `No driver called "${driverId}".`);
   const { createSimulator } = await entry.simulator();
   const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
-  const format = { ...FORMAT_8N1, baudRate: simulator.baudRate };
+  const format = lineFormatOf(entry.meta, simulator.baudRate);
   const { host, device } = createUartPair(opts.clock, format);
   simulator.attach(device);
   const stream = opts.fault ? withFaults(host, opts.fault, opts.clock) : host;

@@ -12,6 +12,17 @@ export interface LineFormat {
 
 export const FORMAT_8N1 = { dataBits: 8, parity: 'none', stopBits: 1 } as const;
 
+/** The line a driver's device talks on: its meta's serial defaults, 8N1 where it names none. */
+export function lineFormatOf(meta: { serialDefaults?: Partial<Omit<LineFormat, 'baudRate'>> }, baudRate: number): LineFormat {
+  const d = meta.serialDefaults ?? {};
+  return {
+    baudRate,
+    dataBits: d.dataBits ?? FORMAT_8N1.dataBits,
+    parity: d.parity ?? FORMAT_8N1.parity,
+    stopBits: d.stopBits ?? FORMAT_8N1.stopBits,
+  };
+}
+
 /** Start bit + data + parity + stop bits: what one byte costs on the wire. */
 export function bitsPerFrame(f: Omit<LineFormat, 'baudRate'>): number {
   return 1 + f.dataBits + (f.parity === 'none' ? 0 : 1) + f.stopBits;

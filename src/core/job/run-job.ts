@@ -85,13 +85,32 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
   }
 }
 
+/** Erases the whole device, where the driver has a real erase. */
+export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identified> {
+  const tracker = new PhaseTracker(rt);
+  try {
+    if (!driver.erase) throw new FlashError('unsupported', 'This programmer has no erase command (it erases each page as it writes it).');
+    const identified = await connectAndIdentify(driver, tracker);
+    tracker.enter('erase');
+    await driver.erase();
+    tracker.enter('finish');
+    await driver.close();
+    return identified;
+  } catch (err) {
+    const failure = asFlashError(err, rt.signal);
+    await driver.close();
+    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
+    throw failure;
+  }
+}
+
 /** Reads `length` bytes of one memory, in the driver's block size, with progress. */
 export async function runRead(
   driver: Driver,
   memory: string,
   range: { address?: number; length?: number },
   rt: JobRuntime,
-): Promise<{ data: Uint8Array; address: number; identified: Identified }> {
+): Promise<{ data: Uint8Array; address: number; identified: Identified; /** The erased value. */ fill: number }> {
   const tracker = new PhaseTracker(rt);
   try {
     if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read memory.');
@@ -121,7 +140,7 @@ export async function runRead(
     }
     tracker.enter('finish');
     await driver.close();
-    return { data, address, identified };
+    return { data, address, identified, fill: c.fill };
   } catch (err) {
     const failure = asFlashError(err, rt.signal);
     await driver.close();
