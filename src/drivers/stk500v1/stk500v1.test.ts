@@ -154,8 +154,8 @@ describe('skip unchanged (engine feature, exercised through stk500v1)', () => {
     const { driver, sim, rt } = await setup({ targetId: 'm328p' });
     const image = randomImage(4096, 0, 5);
     sim.flash.set(image.segments[0]!.data, 0);
-    sim.flash[1000] ^= 0xff; // one page (0x380..0x3FF) differs
-    sim.flash[3000] ^= 0x01; // and another (0xB80..0xBFF)
+    sim.flash[1000]! ^= 0xff; // one page (0x380..0x3FF) differs
+    sim.flash[3000]! ^= 0x01; // and another (0xB80..0xBFF)
     const report = await runJob(driver, image, { skipUnchanged: true }, rt);
     expect(report).toMatchObject({ verified: true, bytesWritten: 256, bytesVerified: 256, bytesSkipped: 3840 });
     expect(Array.from(sim.flash.subarray(0, 4096))).toEqual(Array.from(image.segments[0]!.data));
