@@ -2,8 +2,9 @@ import { FlashError, isFlashError } from '../../shared/errors';
 import type { JobEvent, JobPhase } from '../../shared/events';
 import type { JobOptions, JobReport } from '../../shared/model';
 import type { AbortSignalLike, Clock } from '../io/clock';
+import { concatBytes } from '../bytes/concat';
 import { byteCount, hex, type FirmwareImage } from '../image/memory-image';
-import { planBlocks, validateImage, type Block } from '../plan/blocks';
+import { planBlocks, readGroups, validateImage, type Block } from '../plan/blocks';
 import type { Driver, Identified } from './driver-api';
 
 export interface JobRuntime {
@@ -39,7 +40,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
       tracker.plan({ read: planned });
       tracker.enter('read');
-      blocks = await changedBlocks(driver, blocks, tracker);
+      blocks = await changedBlocks(driver, readGroups(blocks, maxRead(driver, blocks)), tracker);
     }
     const total = blocks.reduce((n, b) => n + b.data.length, 0);
     tracker.plan({ write: total, verify: verify ? total : 0 });
@@ -57,7 +58,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
     if (verify) {
       if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
       tracker.enter('verify');
-      for (const block of blocks) {
+      for (const block of readGroups(blocks, maxRead(driver, blocks))) {
         tracker.checkAbort();
         const actual = await atBlock(block, 'verifying', () => driver.readBlock!(block.memory, block.address, block.data.length));
         compareBlock(block, actual);
@@ -128,9 +129,10 @@ export async function runRead(
     const data = new Uint8Array(length);
     // Reads start on a page boundary, so every request is one the bootloader serves in one go.
     const first = Math.floor(address / c.pageSize) * c.pageSize;
-    for (let at = first; at < address + length; at += c.maxBlock) {
+    const step = c.maxReadBlock ?? c.maxBlock;
+    for (let at = first; at < address + length; at += step) {
       tracker.checkAbort();
-      const size = Math.min(c.maxBlock, Math.ceil((address + length - at) / c.pageSize) * c.pageSize, mem.base + mem.size - at);
+      const size = Math.min(step, Math.ceil((address + length - at) / c.pageSize) * c.pageSize, mem.base + mem.size - at);
       const block = { memory, address: at, data: new Uint8Array(0) };
       const chunk = await atBlock(block, 'reading', () => driver.readBlock!(memory, at, size));
       const from = Math.max(at, address);
@@ -175,17 +177,19 @@ async function changedBlocks(driver: Driver, blocks: Block[], tracker: PhaseTrac
   return out;
 }
 
+/** The read size for a block list (one memory at a time in practice; the smallest wins otherwise). */
+function maxRead(driver: Driver, blocks: Block[]): number {
+  const sizes = [...new Set(blocks.map((b) => b.memory))].map((m) => {
+    const c = driver.constraints(m);
+    return c.maxReadBlock ?? c.maxBlock;
+  });
+  return Math.min(...sizes);
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promise<Identified> {

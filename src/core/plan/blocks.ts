@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes/concat';
 import { FlashError } from '../../shared/errors';
 import type { MemoryInfo } from '../../shared/model';
 import { flatten, hex, segmentsOf, type FirmwareImage } from '../image/memory-image';
@@ -6,8 +7,10 @@ import { flatten, hex, segmentsOf, type FirmwareImage } from '../image/memory-im
 export interface BlockConstraints {
   /** Blocks start on multiples of this and are padded to whole pages. */
   pageSize: number;
-  /** Largest block one writeBlock/readBlock call takes (a multiple of pageSize). */
+  /** Largest block one writeBlock call takes (a multiple of pageSize). */
   maxBlock: number;
+  /** Largest block one readBlock call takes, when reads may be longer than writes (a multiple of pageSize). */
+  maxReadBlock?: number;
   /** Value of erased memory, used to pad partial pages. */
   fill: number;
 }
@@ -48,6 +51,23 @@ export function planBlocks(image: FirmwareImage, memory: string, c: BlockConstra
     }
   }
   return blocks;
+}
+
+/**
+ * Joins contiguous blocks of one memory into reads of up to `maxRead` bytes, so a verify moves as few
+ * request frames as the device allows. Blocks longer than `maxRead` stay as they are.
+ */
+export function readGroups(blocks: Block[], maxRead: number): Block[] {
+  const out: Block[] = [];
+  for (const b of blocks) {
+    const last = out[out.length - 1];
+    if (last && last.memory === b.memory && last.address + last.data.length === b.address && last.data.length + b.data.length <= maxRead) {
+      last.data = concatBytes(last.data, b.data);
+    } else {
+      out.push({ ...b });
+    }
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { findAvrPart, findAvrPartBySignature, signatureHex, type AvrPart } from '../../chips/avr';
+import { concatBytes } from '../../core/bytes/concat';
 import { drain, readExactly } from '../../core/io/byte-stream';
 import { bitsPerFrame, FORMAT_8N1 } from '../../core/io/uart-link';
 import { FlashError, isFlashError } from '../../shared/errors';
@@ -122,13 +123,15 @@ export class Stk500v1Driver implements Driver {
   constraints(memory: string): BlockConstraints {
     const part = this.requirePart();
     if (memory === 'eeprom') return { pageSize: part.eepromPageSize, maxBlock: 128, fill: 0xff };
-    // Optiboot buffers exactly one page and writes the whole SPM page: send whole pages only.
-    return { pageSize: part.flashPageSize, maxBlock: part.flashPageSize, fill: 0xff };
+    // Optiboot buffers exactly one page and writes the whole SPM page: send whole pages only. Reads
+    // stream from flash with no buffer: optiboot, ATmegaBOOT and optiboot 8 all serve 256 bytes
+    // (optiboot 4.4 keeps only the low length byte, and its do-while turns 0 into 256).
+    return { pageSize: part.flashPageSize, maxBlock: part.flashPageSize, maxReadBlock: 256, fill: 0xff };
   }
 
   async writeBlock(memory: string, address: number, data: Uint8Array): Promise<void> {
     const memType = this.memType(memory);
-    const frame = concat(loadAddressFrame(address), progPageFrame(memType, data));
+    const frame = concatBytes(loadAddressFrame(address), progPageFrame(memType, data));
     const deviceMs = memType === MemType.eeprom ? EEPROM_BYTE_MS * data.length : 2 * this.requirePart().flashPageWriteMs;
     try {
       await this.exchange(frame, 4, deviceMs, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC, null]);
@@ -145,7 +148,7 @@ export class Stk500v1Driver implements Driver {
 
   async readBlock(memory: string, address: number, length: number): Promise<Uint8Array> {
     const memType = this.memType(memory);
-    const frame = concat(loadAddressFrame(address), readPageFrame(memType, length));
+    const frame = concatBytes(loadAddressFrame(address), readPageFrame(memType, length));
     const reply = await this.exchange(frame, length + 4, 0, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC]);
     if (reply[reply.length - 1] !== Resp_STK.OK) throw this.badReply(reply, 'OK after the data');
     return reply.subarray(3, 3 + length);
@@ -286,13 +289,6 @@ export class Stk500v1Driver implements Driver {
     if (!this.part) throw new FlashError('internal', 'identify() must run before programming.');
     return this.part;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 export function createDriver(ctx: DriverContext): Driver {
