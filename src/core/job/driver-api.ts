@@ -41,6 +41,12 @@ export interface Driver {
   constraints(memory: string): BlockConstraints;
   writeBlock(memory: string, address: number, data: Uint8Array): Promise<void>;
   readBlock?(memory: string, address: number, length: number): Promise<Uint8Array>;
+  /**
+   * Compares a block on the device without reading it back (device-side MD5, CRC): what the device
+   * computed, as hex, and whether it equals the digest of `expected`. Preferred over readBlock for
+   * verify and skip-unchanged when present.
+   */
+  verifyBlock?(memory: string, address: number, expected: Uint8Array): Promise<{ equal: boolean; device: string; expected: string }>;
   /** Whole-chip erase, where the device has one that really erases. */
   erase?(): Promise<void>;
   /** Leave programming mode (start the application) and release the link. Never throws. */

@@ -37,7 +37,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       .flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
     const planned = blocks.reduce((n, b) => n + b.data.length, 0);
     if (options.skipUnchanged) {
-      if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
+      if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
       tracker.plan({ read: planned });
       tracker.enter('read');
       blocks = await changedBlocks(driver, readGroups(blocks, maxRead(driver, blocks)), tracker);
@@ -56,12 +56,11 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       tracker.advance(block.data.length);
     }
     if (verify) {
-      if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
+      if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
       tracker.enter('verify');
       for (const block of readGroups(blocks, maxRead(driver, blocks))) {
         tracker.checkAbort();
-        const actual = await atBlock(block, 'verifying', () => driver.readBlock!(block.memory, block.address, block.data.length));
-        compareBlock(block, actual);
+        await atBlock(block, 'verifying', () => blockMatches(driver, block, true));
         tracker.advance(block.data.length);
       }
     }
@@ -160,10 +159,13 @@ async function changedBlocks(driver: Driver, blocks: Block[], tracker: PhaseTrac
   for (const block of blocks) {
     tracker.checkAbort();
     const c = driver.constraints(block.memory);
-    const current = await atBlock(block, 'reading', () => driver.readBlock!(block.memory, block.address, block.data.length));
+    // With a device-side digest, ask page by page; otherwise one read serves every page of the block.
+    const current = driver.verifyBlock ? null : await atBlock(block, 'reading', () => driver.readBlock!(block.memory, block.address, block.data.length));
     for (let at = 0; at < block.data.length; at += c.pageSize) {
       const wanted = block.data.subarray(at, at + c.pageSize);
-      if (sameBytes(wanted, current.subarray(at, at + c.pageSize))) continue;
+      const page = { memory: block.memory, address: block.address + at, data: wanted };
+      const same = current ? sameBytes(wanted, current.subarray(at, at + c.pageSize)) : await atBlock(page, 'comparing', () => blockMatches(driver, page, false));
+      if (same) continue;
       const last = out[out.length - 1];
       const address = block.address + at;
       if (last && last.memory === block.memory && last.address + last.data.length === address && last.data.length + wanted.length <= c.maxBlock) {
@@ -199,6 +201,25 @@ async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promis
   const identified = await driver.identify();
   tracker.identified(identified);
   return identified;
+}
+
+/**
+ * Whether the device holds `block`: by device-side digest when the driver has one, else by reading it
+ * back. With `strict`, a difference throws 'verify-mismatch' naming the place instead of returning false.
+ */
+async function blockMatches(driver: Driver, block: Block, strict: boolean): Promise<boolean> {
+  if (driver.verifyBlock) {
+    const r = await driver.verifyBlock(block.memory, block.address, block.data);
+    if (r.equal || !strict) return r.equal;
+    const end = block.address + block.data.length - 1;
+    throw new FlashError('verify-mismatch', `Verify failed: ${block.memory} ${hex(block.address)}–${hex(end)} holds other data (device digest ${r.device}, expected ${r.expected}).`, {
+      details: { memory: block.memory, address: block.address, length: block.data.length, device: r.device, expected: r.expected },
+    });
+  }
+  const actual = await driver.readBlock!(block.memory, block.address, block.data.length);
+  if (!strict) return sameBytes(block.data, actual);
+  compareBlock(block, actual);
+  return true;
 }
 
 function compareBlock(block: Block, actual: Uint8Array): void {
