@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeImage, readImage, writeImage, type FirmwareImage, type WriteFormat } from '../core/image/index';
+import { createImage, describeImage, readImage, writeImage, type FirmwareImage, type WriteFormat } from '../core/image/index';
 import { runErase, runJob, runRead, type JobRuntime } from '../core/job/run-job';
 import { findDriver, DRIVERS } from '../drivers/registry';
 import type { Driver } from '../drivers/types';
@@ -16,7 +16,8 @@ import { openSerialStream } from './serial-stream';
 
 const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
 
-  webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json] FILE
+  webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json]
+                [--address A] FILE | FILE@ADDRESS [FILE@ADDRESS ...]
   webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
   webprog erase --driver ID --port TTY [--part P] [--baud N]
   webprog blank-check --driver ID --port TTY [--memory M] [--part P] [--baud N]      exit 0 blank, 1 not blank
@@ -84,9 +85,9 @@ async function main(argv: string[]): Promise<number> {
 async function flash(flags: Flags, files: string[]): Promise<number> {
   const ports = (flags.port as string[] | undefined) ?? [];
   if (ports.length === 0) throw usage('flash needs at least one --port');
-  if (files.length !== 1) throw usage('flash needs exactly one firmware file');
-  const file = files[0]!;
-  const image = await loadImage(file);
+  if (files.length === 0) throw usage('flash needs a firmware file (or several FILE@ADDRESS parts)');
+  const file = files.map((f) => basename(f)).join(' + ');
+  const image = await loadParts(files, optionalNumber(flags.address, '--address'));
   const json = Boolean(flags.json);
   // Each port is an independent session: one device failing never stops the others.
   const results = await Promise.all(
@@ -239,14 +240,38 @@ async function convert(flags: Flags, files: string[]): Promise<number> {
   return 0;
 }
 
-async function loadImage(path: string): Promise<FirmwareImage> {
+/**
+ * One image from several parts, esptool style: `boot.bin@0x1000 parts.bin@0x8000 app.bin@0x10000`.
+ * `@ADDRESS` (or --address for a single part) places a raw binary; it shifts a file that carries its
+ * own addresses (HEX, ELF, ...) only if that file starts at 0. Overlaps that disagree are refused.
+ */
+async function loadParts(args: string[], address: number | undefined): Promise<FirmwareImage> {
+  if (args.length > 1 && address !== undefined) throw usage('use FILE@ADDRESS for each part instead of --address');
+  const parts = await Promise.all(
+    args.map(async (arg) => {
+      const at = /^(.*)@(0x[0-9a-f]+|\d+)$/i.exec(arg);
+      const path = at ? at[1]! : arg;
+      const base = at ? Number(at[2]) : address;
+      const image = await loadImage(path, base);
+      if (base !== undefined && image.format !== 'bin') {
+        const start = Math.min(...image.segments.map((s) => s.address));
+        if (start !== 0 && start !== base) throw usage(`${path} already starts at 0x${start.toString(16)}; drop @0x${base.toString(16)}`);
+        if (start === 0) return { ...image, segments: image.segments.map((s) => ({ ...s, address: s.address + base })) };
+      }
+      return image;
+    }),
+  );
+  return parts.length === 1 ? parts[0]! : createImage('parts', parts.flatMap((p) => p.segments));
+}
+
+async function loadImage(path: string, baseAddress?: number): Promise<FirmwareImage> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (err) {
     throw new FlashError('bad-image', `Cannot read ${path}: ${(err as Error).message}`, { hint: 'Check the file name.' });
   }
-  return readImage(bytes, { name: basename(path) });
+  return readImage(bytes, baseAddress === undefined ? { name: basename(path) } : { name: basename(path), baseAddress });
 }
 
 function usage(message: string): FlashError {

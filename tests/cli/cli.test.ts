@@ -77,6 +77,18 @@ describe('webprog CLI', () => {
     expect(JSON.parse(r.stdout).report).toMatchObject({ bytesWritten: 0, bytesSkipped: 5120, verified: true });
   });
 
+  it('flashes several raw parts at their addresses (FILE@ADDRESS)', async () => {
+    const a = randomBytes(300, 1);
+    const b = randomBytes(200, 2);
+    writeFileSync(join(dir, 'a.bin'), a);
+    writeFileSync(join(dir, 'b.bin'), b);
+    const r = await webprog('flash', '--driver', 'stk500v1', '--port', uno.path, `${join(dir, 'a.bin')}@0`, `${join(dir, 'b.bin')}@0x1000`);
+    expect(r.code).toBe(0);
+    const out = join(dir, 'parts.bin');
+    expect((await webprog('read', '--driver', 'stk500v1', '--port', uno.path, '--out', out, '--address', '0x1000', '--length', '200')).code).toBe(0);
+    expect(readFileSync(out).equals(Buffer.from(b))).toBe(true);
+  });
+
   it('describes and converts images', async () => {
     const info = await webprog('info', hexFile);
     expect(info.code).toBe(0);
