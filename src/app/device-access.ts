@@ -1,0 +1,94 @@
+import type { FlashErrorInfo, Result } from '../shared/errors';
+import type { DeviceSelector } from '../shared/model';
+
+/** What this browser can reach. Virtual devices need none of it. */
+export interface BrowserSupport {
+  serial: boolean;
+  usb: boolean;
+  secureContext: boolean;
+}
+
+export function browserSupport(): BrowserSupport {
+  return {
+    serial: typeof navigator !== 'undefined' && 'serial' in navigator,
+    usb: typeof navigator !== 'undefined' && 'usb' in navigator,
+    secureContext: typeof window !== 'undefined' && window.isSecureContext,
+  };
+}
+
+/** A port the user granted, described so the worker can find the same one (see transports/index.ts). */
+export interface PickedPort {
+  selector: Extract<DeviceSelector, { kind: 'serial' }>;
+  /** Granted ports with this VID/PID when it was picked: the worker checks it still sees as many. */
+  expectedPortCount: number;
+  /** "Arduino (2341:0043)", with "#2" when several identical adapters are plugged in. */
+  label: string;
+}
+
+const VENDORS: Record<number, string> = {
+  0x2341: 'Arduino',
+  0x2a03: 'Arduino',
+  0x1a86: 'WCH CH340',
+  0x0403: 'FTDI',
+  0x10c4: 'Silicon Labs CP210x',
+  0x067b: 'Prolific',
+  0x239a: 'Adafruit',
+  0x303a: 'Espressif',
+};
+
+function hex4(n: number | undefined): string {
+  return n === undefined ? '????' : n.toString(16).padStart(4, '0');
+}
+
+/**
+ * Shows the browser's port picker (needs a user gesture) filtered to the driver's USB IDs.
+ * Resolves null when the user closes the picker without choosing.
+ */
+export async function requestSerialPort(filters: { usbVendorId: number; usbProductId?: number }[]): Promise<Result<PickedPort> | null> {
+  if (!('serial' in navigator)) return { ok: false, error: noSerial() };
+  let port: SerialPort;
+  try {
+    port = await navigator.serial.requestPort(filters.length > 0 ? { filters } : {});
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NotFoundError') return null; // picker closed
+    return {
+      ok: false,
+      error: {
+        code: 'port-unavailable',
+        message: `The browser did not give access to a port: ${err instanceof Error ? err.message : String(err)}`,
+        hint: 'Allow serial access for this site, then choose the port again.',
+      },
+    };
+  }
+  return { ok: true, value: await describePort(port) };
+}
+
+/** The port's place among granted ports with the same VID/PID, as the worker will see them. */
+export async function describePort(port: SerialPort): Promise<PickedPort> {
+  const info = port.getInfo();
+  const all = await navigator.serial.getPorts();
+  const group = all.filter((p) => {
+    const i = p.getInfo();
+    return i.usbVendorId === info.usbVendorId && i.usbProductId === info.usbProductId;
+  });
+  let index = group.indexOf(port);
+  if (index < 0) index = group.length - 1; // should not happen: a picked port is granted
+  const vendor = info.usbVendorId === undefined ? 'Serial port' : (VENDORS[info.usbVendorId] ?? 'USB serial');
+  const ids = info.usbVendorId === undefined ? '' : ` (${hex4(info.usbVendorId)}:${hex4(info.usbProductId)})`;
+  const selector: PickedPort['selector'] = { kind: 'serial', index };
+  if (info.usbVendorId !== undefined) selector.usbVendorId = info.usbVendorId;
+  if (info.usbProductId !== undefined) selector.usbProductId = info.usbProductId;
+  return {
+    selector,
+    expectedPortCount: group.length,
+    label: `${vendor}${ids}${group.length > 1 ? ` #${index + 1}` : ''}`,
+  };
+}
+
+function noSerial(): FlashErrorInfo {
+  return {
+    code: 'unsupported',
+    message: 'This browser cannot reach serial ports.',
+    hint: 'Use Chrome, Edge or Opera on a computer, over https, or flash a virtual device.',
+  };
+}

@@ -1,0 +1,103 @@
+import type { ByteStream } from '../core/io/byte-stream';
+import type { Clock } from '../core/io/clock';
+import { FlashError } from '../shared/errors';
+import type { DeviceSelector, SerialDefaults } from '../shared/model';
+import { openVirtualDevice } from './virtual';
+import { openSerialPort, type SerialPortLike } from './web-serial';
+
+export { openSerialPort, type SerialPortLike, type SerialLineOptions } from './web-serial';
+
+/**
+ * Device hand-off between the page and the worker.
+ *
+ * `requestPort()` needs a user gesture, so only the page can show the port picker; a SerialPort
+ * object cannot be posted to a worker. Web Serial is exposed to dedicated workers, and a port the
+ * user granted to the origin is listed there by `navigator.serial.getPorts()`. So:
+ * 1. the page picks the port, then describes it as { usbVendorId, usbProductId, index }, where `index`
+ *    is its position among the granted ports with the same VID/PID in the page's `getPorts()` list,
+ *    plus `expectedPortCount`, the size of that group;
+ * 2. the worker calls `getPorts()`, filters the same group and takes the same index. Both lists come
+ *    from the same per-origin permission list in the browser, in the same order, so two identical
+ *    adapters (same VID/PID, and Web Serial exposes no serial number) are still told apart;
+ * 3. if the group's size differs (an adapter was plugged in or out between the pick and the job), the
+ *    index could point at another board, so the worker refuses and asks for the port again, rather
+ *    than flash the wrong device.
+ * The port is opened by the worker for one job and closed afterwards, so the page (or the next job)
+ * can open it again.
+ */
+export interface LinkOptions {
+  clock: Clock;
+  /** The driver's line settings, for serial ports. */
+  serialDefaults?: SerialDefaults;
+  /** See the hand-off above. */
+  expectedPortCount?: number;
+  /** `navigator.serial` by default; tests inject a fake. */
+  serial?: { getPorts(): Promise<SerialPortLike[]> };
+}
+
+/** Opens the link a selector names: a built-in virtual device or a granted serial port. */
+export async function openLink(selector: DeviceSelector, opts: LinkOptions): Promise<ByteStream> {
+  switch (selector.kind) {
+    case 'virtual': {
+      const device = await openVirtualDevice(selector.driverId, {
+        clock: opts.clock,
+        ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
+        ...(selector.fault === undefined ? {} : { fault: selector.fault }),
+      });
+      return device.stream;
+    }
+    case 'serial':
+      return openGrantedSerialPort(selector, opts);
+    case 'usb':
+      throw new FlashError('unsupported', 'No programmer in this version talks to raw USB devices yet.', {
+        hint: 'Choose a serial (COM port) programmer or a virtual device.',
+      });
+  }
+}
+
+async function openGrantedSerialPort(
+  selector: Extract<DeviceSelector, { kind: 'serial' }>,
+  opts: LinkOptions,
+): Promise<ByteStream> {
+  const serial = opts.serial ?? workerSerial();
+  if (!serial) {
+    throw new FlashError('unsupported', 'This browser does not let webprog reach serial ports.', {
+      hint: 'Use a desktop Chrome, Edge or Opera over https, or flash a virtual device.',
+    });
+  }
+  const ports = await serial.getPorts();
+  const group = ports.filter((p) => {
+    const info = p.getInfo();
+    return info.usbVendorId === selector.usbVendorId && info.usbProductId === selector.usbProductId;
+  });
+  const port = group[selector.index];
+  if (opts.expectedPortCount !== undefined && group.length !== opts.expectedPortCount) {
+    throw new FlashError('port-unavailable', 'The connected serial ports changed since the port was chosen.', {
+      hint: 'Choose the port again, then flash.',
+      details: { expectedPorts: opts.expectedPortCount, foundPorts: group.length, index: selector.index },
+    });
+  }
+  if (!port) {
+    throw new FlashError('port-unavailable', 'The chosen serial port is not connected any more.', {
+      hint: 'Plug the board back in and choose its port again.',
+      details: { index: selector.index, foundPorts: group.length },
+    });
+  }
+  const d = opts.serialDefaults;
+  return openSerialPort(
+    port,
+    {
+      baudRate: d?.baudRate ?? 115200,
+      dataBits: d?.dataBits ?? 8,
+      parity: d?.parity ?? 'none',
+      stopBits: d?.stopBits ?? 1,
+      bufferSize: 4096,
+    },
+    opts.clock,
+  );
+}
+
+function workerSerial(): { getPorts(): Promise<SerialPortLike[]> } | undefined {
+  const nav = (globalThis as { navigator?: { serial?: { getPorts(): Promise<SerialPortLike[]> } } }).navigator;
+  return nav?.serial;
+}

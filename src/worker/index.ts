@@ -1,0 +1,24 @@
+import { expose } from 'comlink';
+import { openLink } from '../transports/index';
+import { systemClock } from '../transports/clock';
+import type { FlasherApi } from '../shared/api';
+import { createApi } from './api';
+import { localLocks, webLocks } from './sessions';
+import { lazyDb } from './storage/db';
+
+/** The page's view of this worker: exactly the contract, nothing else. */
+export type FlasherWorkerApi = FlasherApi;
+
+declare const __APP_VERSION__: string | undefined;
+
+const api: FlasherWorkerApi = createApi({
+  db: lazyDb(),
+  clock: systemClock,
+  now: () => Date.now(),
+  openLink,
+  locks: 'locks' in navigator && navigator.locks ? webLocks(navigator.locks) : localLocks(),
+  appVersion: typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : 'dev',
+});
+
+// The only expose() in the project.
+expose(api);
