@@ -42,7 +42,7 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   'wrong-target': 'Select the part that matches the board, or check that the right board is connected.',
   'image-out-of-range': 'Use a firmware file built for this part.',
   'bad-image': 'The file is damaged or not a firmware image: rebuild or download it again.',
-  'device-lost': 'The device disconnected: check the cable, plug it back in and try again.',
+  'device-lost': 'Check the cable, plug the board back in and try again.',
   'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',
   unsupported: 'Choose another programmer or operation for this device.',
   aborted: 'The job was cancelled; flash again to finish programming the device.',

@@ -244,7 +244,8 @@ async function atBlock<T>(block: Block, doing: string, op: () => Promise<T>): Pr
     return await op();
   } catch (err) {
     if (!(err instanceof FlashError) || 'address' in err.details) throw err;
-    throw new FlashError(err.code, `${err.message} (while ${doing} ${block.memory} at ${hex(block.address)})`, {
+    const what = err.message.replace(/\.$/, '');
+    throw new FlashError(err.code, `${what} while ${doing} ${block.memory} at ${hex(block.address)}.`, {
       hint: err.hint,
       details: { ...err.details, memory: block.memory, address: block.address },
       cause: err,
