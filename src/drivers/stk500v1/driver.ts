@@ -113,7 +113,7 @@ export class Stk500v1Driver implements Driver {
       device: {
         id: sigHex,
         name: found.name,
-        bootloader: `${this.variant.label} (reports ${major}.${minor})`,
+        bootloader: this.variant.label,
         baudRate: this.baudRate,
       },
       memories: this.memories(found, this.variant),

@@ -69,7 +69,7 @@ export const VARIANTS: Record<string, BootloaderVariant> = {
  */
 export function variantFromVersion(major: number, minor: number): BootloaderVariant {
   if (major === 1 && minor === 0x10) return VARIANTS.atmegaboot!;
-  if (major >= 4 && major < 6) return VARIANTS.optiboot!;
+  if (major >= 4 && major < 6) return { ...VARIANTS.optiboot!, label: `Optiboot ${major}.${minor}`, swMajor: major, swMinor: minor };
   return {
     ...VARIANTS.optiboot8!,
     id: `optiboot${major}`,
