@@ -11,17 +11,24 @@ import type { JobEvent } from '../shared/events';
 import type { JobOptions, JobReport } from '../shared/model';
 import { lineFormatOf } from '../core/io/uart-link';
 import { systemClock } from '../transports/clock';
+import { hostname } from 'node:os';
+import type { SerialReservation, SerialSource } from '../core/production/allocator';
+import { applySerial, parseSerialList, serialEncoding, type SerialRule } from '../core/production/serialize';
 import { hostOnPty } from './pty-host';
+import { appendAudit, JournalSerialAllocator, type AuditRecord } from './state-dir';
 import { openSerialStream } from './serial-stream';
 
 const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
 
   webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json]
                 [--address A] FILE | FILE@ADDRESS [FILE@ADDRESS ...]
+                [--state-dir DIR [--station NAME] [--serial-address A --serial-format F (--serial-start N [--serial-step S] | --serial-list CSV)
+                 [--serial-memory flash]]]      F: u16le|u16be|u32le|u32be|u64le|u64be|mac|ascii-dec:W|ascii-hex:W|bcd:W
   webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
   webprog erase --driver ID --port TTY [--part P] [--baud N]
   webprog blank-check --driver ID --port TTY [--memory M] [--part P] [--baud N]      exit 0 blank, 1 not blank
-  webprog simulate DRIVER [--part P] [--variant V]      prints "PTY <path>", serves until SIGINT/SIGTERM
+  webprog simulate DRIVER|PART [--part P] [--variant V] [--flash-size 4MB]   prints "PTY <path>", serves until SIGINT/SIGTERM
+                (a PART such as esp32 picks the driver that has it: "webprog simulate esp32 --flash-size 4MB")
   webprog info FILE [--json]
   webprog convert IN OUT --to bin|hex [--fill 0xFF]
   webprog drivers
@@ -41,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string', multiple: true },
       baud: { type: 'string' },
       part: { type: 'string' },
+      chip: { type: 'string' }, // --chip is --part for SPI flash programmers (serprog)
       variant: { type: 'string' },
+      'flash-size': { type: 'string' },
       out: { type: 'string' },
       memory: { type: 'string' },
       address: { type: 'string' },
@@ -50,6 +59,14 @@ async function main(argv: string[]): Promise<number> {
       fill: { type: 'string' },
       json: { type: 'boolean' },
       erase: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+      station: { type: 'string' },
+      'serial-address': { type: 'string' },
+      'serial-start': { type: 'string' },
+      'serial-step': { type: 'string' },
+      'serial-format': { type: 'string' },
+      'serial-memory': { type: 'string' },
+      'serial-list': { type: 'string' },
       'skip-unchanged': { type: 'boolean' },
       'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -88,29 +105,77 @@ async function flash(flags: Flags, files: string[]): Promise<number> {
   if (files.length === 0) throw usage('flash needs a firmware file (or several FILE@ADDRESS parts)');
   const file = files.map((f) => basename(f)).join(' + ');
   const image = await loadParts(files, optionalNumber(flags.address, '--address'));
+  const production = await productionSetup(flags, image);
   const json = Boolean(flags.json);
   // Each port is an independent session: one device failing never stops the others.
-  const results = await Promise.all(
-    ports.map(async (port) => {
-      const started = systemClock.now();
-      try {
-        const report = await withDriver(flags, port, (driver, rt) => runJob(driver, image, jobOptions(flags), rt));
-        return { port, ok: report.verified, report, ms: systemClock.now() - started };
-      } catch (err) {
-        return { port, ok: false, error: toErrorInfo(err), ms: systemClock.now() - started };
-      }
-    }),
-  );
+  const results = await Promise.all(ports.map((port) => flashOne(flags, port, file, image, production)));
   for (const r of results) {
+    const serial = r.serial === undefined ? {} : { serial: r.serial };
     if (json) {
-      console.log(JSON.stringify({ port: r.port, file: basename(file), ok: r.ok, ...('report' in r ? { report: r.report } : { error: r.error }) }));
-    } else if ('report' in r && r.report) {
-      console.log(resultLine(r.port, r.report));
-    } else if ('error' in r && r.error) {
-      console.log(`FAIL ${r.port}: ${r.error.message}\n     what to do: ${r.error.hint}`);
+      console.log(JSON.stringify({ port: r.port, file, ok: r.ok, ...serial, ...(r.report ? { report: r.report } : { error: r.error }) }));
+    } else if (r.report) {
+      console.log(resultLine(r.port, r.report) + (r.serial === undefined ? '' : `, serial ${r.serial}`));
+    } else if (r.error) {
+      console.log(`FAIL ${r.port}: ${r.error.message}${r.serial === undefined ? '' : ` (serial ${r.serial} voided)`}\n     what to do: ${r.error.hint}`);
     }
   }
   return results.every((r) => r.ok) ? 0 : 1;
+}
+
+interface Production {
+  stateDir?: string;
+  station: string;
+  imageSha256: string;
+  serial?: { allocator: JournalSerialAllocator; rule: SerialRule };
+}
+
+/** Serialization and the audit trail, when --state-dir is given (the serial flags need it). */
+async function productionSetup(flags: Flags, image: FirmwareImage): Promise<Production> {
+  const stateDir = flags['state-dir'] as string | undefined;
+  const station = (flags.station as string | undefined) ?? hostname();
+  const imageSha256 = describeImage(image).sha256;
+  const address = optionalNumber(flags['serial-address'], '--serial-address');
+  if (address === undefined) return { stateDir, station, imageSha256 };
+  if (!stateDir) throw usage('--serial-address needs --state-dir DIR, where the counter is kept');
+  const rule: SerialRule = { memory: (flags['serial-memory'] as string | undefined) ?? 'flash', address, format: (flags['serial-format'] as string | undefined) ?? 'u32le' };
+  serialEncoding(rule.format); // refuse a bad format before any device is touched
+  const listFile = flags['serial-list'] as string | undefined;
+  const source: SerialSource = listFile
+    ? { kind: 'list', values: parseSerialList(await readFile(listFile, 'utf8')) }
+    : { kind: 'counter', start: wholeBigInt(flags['serial-start'], '--serial-start') ?? 1n, step: wholeBigInt(flags['serial-step'], '--serial-step') ?? 1n };
+  return { stateDir, station, imageSha256, serial: { allocator: new JournalSerialAllocator(stateDir, source), rule } };
+}
+
+interface FlashResult {
+  port: string;
+  ok: boolean;
+  serial?: string;
+  report?: JobReport;
+  error?: ReturnType<typeof toErrorInfo>;
+}
+
+async function flashOne(flags: Flags, port: string, file: string, image: FirmwareImage, p: Production): Promise<FlashResult> {
+  const started = systemClock.now();
+  const job = `${p.station}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const audit = (record: Partial<AuditRecord> & Pick<AuditRecord, 'result'>) =>
+    p.stateDir && appendAudit(p.stateDir, { time: new Date().toISOString(), station: p.station, port, file, imageSha256: p.imageSha256, job, ...record });
+  let reservation: SerialReservation | undefined;
+  try {
+    reservation = await p.serial?.allocator.reserve(port);
+    const serial = reservation?.value.toString();
+    audit({ result: 'running', ...(serial ? { serial } : {}) });
+    const deviceImage = reservation && p.serial ? applySerial(image, p.serial.rule, reservation.value) : image;
+    const report = await withDriver(flags, port, (driver, rt) => runJob(driver, deviceImage, jobOptions(flags), rt));
+    if (reservation) await p.serial!.allocator.settle(reservation, report.verified ? 'used' : 'voided', report.verified ? undefined : 'not verified');
+    audit({ result: report.verified ? 'pass' : 'fail', deviceId: report.device.id, device: report.device.name, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}) });
+    return { port, ok: report.verified, report, ...(serial ? { serial } : {}) };
+  } catch (err) {
+    const error = toErrorInfo(err);
+    const serial = reservation?.value.toString();
+    if (reservation) await p.serial!.allocator.settle(reservation, 'voided', error.message);
+    audit({ result: 'fail', error: error.message, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}) });
+    return { port, ok: false, error, ...(serial ? { serial } : {}) };
+  }
 }
 
 function jobOptions(flags: Flags): JobOptions {
@@ -179,7 +244,7 @@ async function withDriver<T>(flags: Flags, port: string, job: (driver: Driver, r
     const log = (level: string, message: string) => {
       if (level !== 'debug' || process.env.WEBPROG_DEBUG) process.stderr.write(`${port}: ${message}\n`);
     };
-    const driver = createDriver({ stream, clock: systemClock, log, signal: controller.signal, targetId: flags.part as string | undefined, baudRate });
+    const driver = createDriver({ stream, clock: systemClock, log, signal: controller.signal, targetId: (flags.chip ?? flags.part) as string | undefined, baudRate });
     const rt: JobRuntime = { clock: systemClock, signal: controller.signal, emit: progressPrinter(port) };
     return await job(driver, rt);
   } finally {
@@ -205,10 +270,17 @@ function progressPrinter(port: string): (e: JobEvent) => void {
 
 async function simulate(flags: Flags, args: string[]): Promise<number> {
   const id = args[0] ?? requireString(flags.driver, 'a driver name');
-  const entry = findDriver(id);
-  if (!entry) throw usage(`unknown driver "${id}"`);
+  // A part name stands for the driver that lists it: "simulate esp32" = "simulate esp-rom --part esp32".
+  const owner = findDriver(id) ? undefined : DRIVERS.find((d) => d.meta.targets.some((t) => t.id === id));
+  const entry = findDriver(id) ?? owner;
+  if (!entry) throw usage(`unknown driver or part "${id}"`);
+  const part = (flags.part as string | undefined) ?? (owner ? id : undefined);
+  // --flash-size is one more variant token for simulators that model flash size (esp-rom: "4MB").
+  const variant = [flags.variant as string | undefined, flags['flash-size'] as string | undefined].filter(Boolean).join(',') || undefined;
   const { createSimulator } = await entry.simulator();
-  const simulator = createSimulator({ clock: systemClock, targetId: flags.part as string | undefined, variant: flags.variant as string | undefined });
+  // `pty`: the host end of a PTY has no rate, so a simulator that changes baud must time its own line.
+  const opts = { clock: systemClock, targetId: part, variant, pty: true };
+  const simulator = createSimulator(opts);
   const host = await hostOnPty(simulator, { format: lineFormatOf(entry.meta, simulator.baudRate) });
   console.log(`PTY ${host.path}`);
   await new Promise<void>((resolve) => {
@@ -281,6 +353,12 @@ function usage(message: string): FlashError {
 function requireString(v: unknown, what: string): string {
   if (typeof v !== 'string' || v === '') throw usage(`missing ${what}`);
   return v;
+}
+
+function wholeBigInt(v: unknown, what: string): bigint | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw usage(`${what} must be a whole number (decimal or 0x hex), got "${String(v)}"`);
+  return BigInt(v);
 }
 
 function optionalNumber(v: unknown, what: string): number | undefined {

@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
+import { withFaults } from '../core/io/faults';
 import { createUartPair, FORMAT_8N1, type LineFormat } from '../core/io/uart-link';
+import { isFlashError } from '../shared/errors';
+import type { FaultSpec } from '../shared/model';
 import type { Simulator } from '../drivers/types';
 import { systemClock } from '../transports/clock';
 
@@ -20,23 +23,28 @@ const BRIDGE = fileURLToPath(new URL('./pty-bridge.py', import.meta.url));
  */
 export async function hostOnPty(
   simulator: Simulator,
-  opts: { format?: Omit<LineFormat, 'baudRate'>; onEvent?: (e: string) => void } = {},
+  opts: { format?: Omit<LineFormat, 'baudRate'>; fault?: FaultSpec; onEvent?: (e: string) => void } = {},
 ): Promise<PtyHost> {
   const bridge = spawn('python3', [BRIDGE], { stdio: ['pipe', 'pipe', 'inherit', 'pipe'] });
   const toClient = bridge.stdin as Writable;
   const fromClient = bridge.stdout as Readable;
   const events = createInterface({ input: bridge.stdio[3] as Readable });
-  const { host, device } = createUartPair(systemClock, { ...(opts.format ?? FORMAT_8N1), baudRate: simulator.baudRate });
+  const pair = createUartPair(systemClock, { ...(opts.format ?? FORMAT_8N1), baudRate: simulator.baudRate });
+  const { device } = pair;
+  // Faults sit on the simulated wire, between the adapter and the board.
+  const host = opts.fault ? withFaults(pair.host, opts.fault, systemClock) : pair.host;
   simulator.attach(device);
 
-  fromClient.on('data', (data: Buffer) => void host.write(new Uint8Array(data)));
+  // After the simulated wire is cut, what the client sends goes nowhere, as on a pulled cable.
+  fromClient.on('data', (data: Buffer) => host.write(new Uint8Array(data)).catch(() => {}));
   let running = true;
   void (async () => {
     while (running) {
       try {
         toClient.write(await host.read(4096, { timeoutMs: 1000 }));
-      } catch {
-        // timeout: keep serving; closed: the loop ends
+      } catch (err) {
+        // A timeout just means a quiet line; anything else (the simulated wire was cut) ends serving.
+        if (!isFlashError(err, 'timeout')) break;
       }
     }
   })();
