@@ -1,0 +1,29 @@
+import type { DriverMeta } from '../types';
+import { ESP_CHIPS } from './chips/index';
+
+/** Espressif ESP8266 / ESP32-family serial download mode: the ROM loader plus the flasher stub. */
+export const espRomMeta: DriverMeta = {
+  id: 'esp-rom',
+  label: 'Espressif ESP32 / ESP8266 (ROM serial loader + flasher stub)',
+  link: 'serial',
+  // The ROM autobauds at 115200; the driver raises the rate itself (the --baud / baudRate is that working rate).
+  serialDefaults: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
+  usbFilters: [
+    { usbVendorId: 0x303a }, // Espressif native USB (USB-Serial/JTAG 0x1001, USB-OTG CDC)
+    { usbVendorId: 0x10c4, usbProductId: 0xea60 }, // SiLabs CP2102/CP2104 (DevKitC, many modules)
+    { usbVendorId: 0x1a86, usbProductId: 0x7523 }, // WCH CH340
+    { usbVendorId: 0x1a86, usbProductId: 0x55d4 }, // WCH CH9102
+    { usbVendorId: 0x0403, usbProductId: 0x6001 }, // FTDI FT232R
+    { usbVendorId: 0x0403, usbProductId: 0x6010 }, // FTDI FT2232 (ESP-WROVER-KIT, ESP-Prog)
+  ],
+  capabilities: { erase: true, read: true, eeprom: false },
+  targets: ESP_CHIPS.map((c) => ({
+    id: c.id,
+    name: c.name,
+    boards: [],
+    // The real size is read from the flash chip's JEDEC ID at identify(); 4 MB is the common module.
+    memories: [{ name: 'flash', base: 0, size: 4 << 20, pageSize: 4096 }],
+  })),
+  // Proven against the simulator and by esptool-js against the simulator, not yet on silicon.
+  tested: { probe: 'untested', read: 'untested', write: 'untested', erase: 'untested' },
+};

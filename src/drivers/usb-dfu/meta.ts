@@ -1,0 +1,33 @@
+import type { MemoryInfo } from '../../shared/model';
+import type { DriverMeta } from '../types';
+import { layoutMemory, parseMemoryLayout } from './layout';
+import { DFU_PARTS, type DfuPart } from './parts';
+import { BCD_DFUSE } from './protocol';
+
+function memoriesOf(part: DfuPart): MemoryInfo[] {
+  if (part.dfuVersion !== BCD_DFUSE) {
+    const m = part.plainMemory!;
+    return [{ name: 'flash', base: m.base, size: m.size, pageSize: 1 }];
+  }
+  return part.alts.map((name, alt) => {
+    const { base, size, pageSize } = layoutMemory(parseMemoryLayout(name), '');
+    return { name: alt === 0 ? 'flash' : `alt${alt}`, base, size, pageSize };
+  });
+}
+
+/**
+ * USB DFU 1.1 devices and ST's DfuSe variant (every STM32 with USB in its ROM bootloader), over WebUSB:
+ * what dfu-util does, plus read-back verify. DfuSe is recognised by its descriptor (bcdDFUVersion 0x011A).
+ */
+export const usbDfuMeta: DriverMeta = {
+  id: 'usb-dfu',
+  label: 'USB DFU bootloader (DFU 1.1, STM32 DfuSe; as dfu-util)',
+  link: 'usb',
+  usbFilters: [
+    { usbVendorId: 0x0483, usbProductId: 0xdf11 }, // STMicroelectronics STM32 BOOTLOADER (all DfuSe ROMs)
+  ],
+  capabilities: { erase: true, read: true, eeprom: false },
+  targets: DFU_PARTS.map((p) => ({ id: p.id, name: p.name, boards: [...p.boards], memories: memoriesOf(p) })),
+  // Only the simulator is proven (real dfu-util drives it, tests/peers/dfu-util.test.ts); no silicon here.
+  tested: { probe: 'untested', read: 'untested', write: 'untested', erase: 'untested' },
+};
