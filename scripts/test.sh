@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Real peers and toolchains the tests drive (see tests/peers): Debian packages only.
 DEBIAN_PACKAGES=(python3 gcc libc6-dev make libsimavr-dev simavr gcc-avr binutils-avr avr-libc arduino-core-avr
-  avrdude srecord binutils chromium)
+  avrdude stm32flash flashrom dfu-util libusb-1.0-0-dev srecord binutils chromium)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -4,6 +4,8 @@ import { withFaults } from '../core/io/faults';
 import { createUartPair, lineFormatOf } from '../core/io/uart-link';
 import { findDriver } from '../drivers/registry';
 import type { Simulator } from '../drivers/types';
+import { isUsbSimulator, type UsbSimulator } from '../drivers/usb-types';
+import { createUsbPipe, withUsbFaults, type UsbPipe } from '../core/io/usb-pipe';
 import { FlashError } from '../shared/errors';
 import type { FaultSpec } from '../shared/model';
 
@@ -30,4 +32,23 @@ export async function openVirtualDevice(
   simulator.attach(device);
   const stream = opts.fault ? withFaults(host, opts.fault, opts.clock) : host;
   return { stream, simulator };
+}
+
+export interface VirtualUsbDevice {
+  usb: UsbPipe;
+  simulator: UsbSimulator;
+}
+
+/** A built-in USB demo device: the driver's simulator on an in-memory full-speed bus. */
+export async function openVirtualUsbDevice(
+  driverId: string,
+  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
+): Promise<VirtualUsbDevice> {
+  const entry = findDriver(driverId);
+  if (!entry) throw new FlashError('unsupported', `No driver called "${driverId}".`);
+  const { createSimulator } = await entry.simulator();
+  const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  if (!isUsbSimulator(simulator)) throw new FlashError('unsupported', `${entry.meta.label} is not a USB device.`);
+  const pipe = createUsbPipe(simulator, opts.clock);
+  return { usb: opts.fault ? withUsbFaults(pipe, opts.fault, opts.clock) : pipe, simulator };
 }
