@@ -274,7 +274,7 @@ async function simulate(flags: Flags, args: string[]): Promise<number> {
   const owner = findDriver(id) ? undefined : DRIVERS.find((d) => d.meta.targets.some((t) => t.id === id));
   const entry = findDriver(id) ?? owner;
   if (!entry) throw usage(`unknown driver or part "${id}"`);
-  const part = (flags.part as string | undefined) ?? (owner ? id : undefined);
+  const part = ((flags.chip ?? flags.part) as string | undefined) ?? (owner ? id : undefined);
   // --flash-size is one more variant token for simulators that model flash size (esp-rom: "4MB").
   const variant = [flags.variant as string | undefined, flags['flash-size'] as string | undefined].filter(Boolean).join(',') || undefined;
   const { createSimulator } = await entry.simulator();
