@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'bad-checksum'
   | 'verify-mismatch'
   | 'wrong-target' // signature / chip ID differs from the chosen part
+  | 'no-chip' // the programmer answers, but no chip does (empty socket, loose clip)
+  | 'write-protected' // the chip refuses writes until its protection is cleared
   | 'image-out-of-range' // image does not fit the target's memory
   | 'bad-image' // the file itself is malformed
   | 'device-lost' // port closed or cable pulled
@@ -41,6 +43,8 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   'verify-mismatch': 'Flash again; if it keeps failing the chip may be worn or write-protected.',
   'wrong-target': 'Select the part that matches the board, or check that the right board is connected.',
   'image-out-of-range': 'Use a firmware file built for this part.',
+  'no-chip': 'Check that the chip sits in the socket the right way round, or that the clip makes contact.',
+  'write-protected': 'Clear the protection only if you mean to: it may guard a bootloader or calibration data.',
   'bad-image': 'The file is damaged or not a firmware image: rebuild or download it again.',
   'device-lost': 'Check the cable, plug the board back in and try again.',
   'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',

@@ -23,6 +23,8 @@ export function seededRandom(seed: number): () => number {
 export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): ByteStream {
   const random = seededRandom(spec.seed);
   let bytesSeen = 0;
+  /** A duplicated byte can make a chunk longer than the reader asked for: the rest waits here. */
+  let carry: Uint8Array = new Uint8Array(0);
   let disconnected = false;
 
   const disconnectIfDue = async () => {
@@ -60,12 +62,17 @@ export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): By
     },
     async read(max, opts) {
       await disconnectIfDue();
-      if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts.signal);
-      for (;;) {
-        const data = mangle(await inner.read(max, opts));
-        bytesSeen += data.length;
-        if (data.length > 0) return data; // every byte dropped: keep waiting, as a UART would
+      if (carry.length === 0) {
+        if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts.signal);
+        // Every byte of a chunk may be dropped: keep waiting, as a UART would.
+        while (carry.length === 0) {
+          carry = mangle(await inner.read(max, opts));
+          bytesSeen += carry.length;
+        }
       }
+      const out = carry.subarray(0, max);
+      carry = carry.subarray(out.length);
+      return out;
     },
     setSignals: (s) => inner.setSignals(s),
     setBaud: (b) => inner.setBaud(b),

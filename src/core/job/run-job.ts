@@ -36,6 +36,11 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       .filter((m, i, all) => all.indexOf(m) === i)
       .flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
     const planned = blocks.reduce((n, b) => n + b.data.length, 0);
+    if (options.skipUnchanged && options.erase) {
+      throw new FlashError('unsupported', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
+        hint: 'Choose one: skip-unchanged for quick re-flashing, or erase for a clean chip.',
+      });
+    }
     if (options.skipUnchanged) {
       if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
       tracker.plan({ read: planned });

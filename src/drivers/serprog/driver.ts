@@ -59,7 +59,7 @@ export class SerprogDriver implements Driver {
     const rdid = await readJedecId(bus);
     const idHex = jedecHex((rdid[0]! << 16) | (rdid[1]! << 8) | rdid[2]!);
     if (isNoChipId(rdid)) {
-      throw new FlashError('no-sync', `No chip detected: the programmer reads ID ${idHex} (nothing answers on MISO).`, {
+      throw new FlashError('no-chip', `No chip detected: the programmer reads ID ${idHex} (nothing answers on MISO).`, {
         hint: 'Check the chip orientation (pin 1 mark) and the contact of the socket or clip; a clip on a powered board may need the board held in reset.',
         details: { actual: idHex },
       });
@@ -185,7 +185,7 @@ export class SerprogDriver implements Driver {
     const state = await nor.protection();
     if (state.protected) {
       if (!this.target.options.has('unprotect')) {
-        throw new FlashError('unsupported', `${nor.chip.id} is write-protected (${statusText(state)}: block-protect bits set); nothing was written.`, {
+        throw new FlashError('write-protected', `${nor.chip.id} is write-protected (${statusText(state)}: block-protect bits set); nothing was written.`, {
           hint: `To clear the protection bits, select the part as "${nor.chip.id}+unprotect" (for example --chip ${nor.chip.id}+unprotect).`,
           details: { sr1: state.sr1, sr2: state.sr2 },
         });

@@ -151,7 +151,7 @@ export class NorFlash {
     const after = await this.protection();
     if (after.protected) {
       const locked = (after.sr1 & SR1.SRP0) !== 0;
-      throw new FlashError('unsupported', `${this.chip.id} kept its write protection (status ${statusText(after)}).`, {
+      throw new FlashError('write-protected', `${this.chip.id} kept its write protection (status ${statusText(after)}).`, {
         hint: locked
           ? 'The status register is locked by the WP# pin (SRP0 is set): pull WP# high (check the socket adapter or clip wiring) and try again.'
           : 'The part ignores status writes: check the WP# pin and the contact of the clip or socket.',

@@ -136,6 +136,7 @@ describe('serprog driver against the pico-serprog simulator (W25Q16)', () => {
   ])('reports an empty socket (%s) as "no chip detected"', async (simTarget, id) => {
     const { driver, rt } = setup({ sim: simTarget, targetId: 'W25Q16' });
     const err = await failure(runJob(driver, image(bytes(256)), {}, rt));
+    expect(err.code).toBe('no-chip');
     expect(err.message).toMatch(/No chip detected/);
     expect(err.message).toContain(id);
     expect(err.hint).toMatch(/orientation.*contact/);
@@ -231,7 +232,7 @@ describe('block protection', () => {
   it('refuses a protected part without consent, and writes nothing', async () => {
     const { driver, flash, rt, logs } = setup({ sim: 'W25Q16+protected', targetId: 'W25Q16' });
     const err = await failure(runJob(driver, image(bytes(4096)), {}, rt));
-    expect(err.code).toBe('unsupported');
+    expect(err.code).toBe('write-protected');
     expect(err.message).toMatch(/write-protected \(SR1=0x1C.*nothing was written/);
     expect(err.hint).toContain('W25Q16+unprotect');
     expect(logs.join('\n')).toMatch(/block protection set/);

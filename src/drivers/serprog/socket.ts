@@ -31,7 +31,7 @@ export function newSocketRecord(ratedLife = 10_000, warnAt = 0.9): SocketRecord 
  */
 export function insertionOutcome(error?: { code: ErrorCode; details?: Record<string, unknown> } | null): InsertionOutcome | null {
   if (!error) return 'ok';
-  if (error.code === 'no-sync') return error.details && 'actual' in error.details ? 'contact' : null;
+  if (error.code === 'no-chip') return 'contact';
   if (error.code === 'wrong-target') return error.details && 'second' in error.details ? 'contact' : 'wrong-id';
   return null;
 }
