@@ -21,7 +21,7 @@ import { openSerialStream } from './serial-stream';
 const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
 
   webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json]
-                [--address A] FILE | FILE@ADDRESS [FILE@ADDRESS ...]
+                [--option KEY=VALUE ...] [--address A] FILE | FILE@ADDRESS [FILE@ADDRESS ...]
                 [--state-dir DIR [--station NAME] [--serial-address A --serial-format F (--serial-start N [--serial-step S] | --serial-list CSV)
                  [--serial-memory flash]]]      F: u16le|u16be|u32le|u32be|u64le|u64be|mac|ascii-dec:W|ascii-hex:W|bcd:W
   webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       chip: { type: 'string' }, // --chip is --part for SPI flash programmers (serprog)
       variant: { type: 'string' },
       'flash-size': { type: 'string' },
+      option: { type: 'string', multiple: true },
       out: { type: 'string' },
       memory: { type: 'string' },
       address: { type: 'string' },
@@ -225,6 +226,17 @@ async function blankCheck(flags: Flags): Promise<number> {
   return 1;
 }
 
+/** `--option key=value` (repeatable) into the driver's options. */
+function driverOptions(flags: Flags): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (flags.option as string[] | undefined) ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw usage(`--option takes key=value, got "${kv}"`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 function singlePort(flags: Flags, command: string): string {
   const ports = (flags.port as string[] | undefined) ?? [];
   if (ports.length !== 1) throw usage(`${command} needs exactly one --port`);
@@ -244,7 +256,15 @@ async function withDriver<T>(flags: Flags, port: string, job: (driver: Driver, r
     const log = (level: string, message: string) => {
       if (level !== 'debug' || process.env.WEBPROG_DEBUG) process.stderr.write(`${port}: ${message}\n`);
     };
-    const driver = createDriver({ stream, clock: systemClock, log, signal: controller.signal, targetId: (flags.chip ?? flags.part) as string | undefined, baudRate });
+    const driver = createDriver({
+      stream,
+      clock: systemClock,
+      log,
+      signal: controller.signal,
+      targetId: (flags.chip ?? flags.part) as string | undefined,
+      baudRate,
+      options: driverOptions(flags),
+    });
     const rt: JobRuntime = { clock: systemClock, signal: controller.signal, emit: progressPrinter(port) };
     return await job(driver, rt);
   } finally {

@@ -21,6 +21,11 @@ export interface DriverContext {
   targetId?: string;
   /** The rate the user forced; undefined lets the driver try its defaults and fallbacks. */
   baudRate?: number;
+  /**
+   * Driver-specific settings by name (CLI `--option key=value`, a recipe's options in the app), e.g.
+   * esp-rom's flash-mode / flash-freq / flash-size / reset. Each driver documents and validates its own.
+   */
+  options?: Readonly<Record<string, string>>;
 }
 
 export interface Identified {

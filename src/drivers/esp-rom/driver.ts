@@ -813,5 +813,29 @@ function concatWords(...pairs: [number, number][]): Uint8Array {
 }
 
 export function createDriver(ctx: DriverContext, options?: EspRomOptions): EspRomDriver {
-  return new EspRomDriver(ctx, options);
+  return new EspRomDriver(ctx, options ?? optionsFromContext(ctx.options ?? {}));
+}
+
+/**
+ * `--option flash-mode=dio`, `flash-freq=80m`, `flash-size=4MB|detect|keep` and
+ * `reset=none|classic|classic-slow|usb-jtag-serial` (comma-separated, tried in order).
+ */
+function optionsFromContext(o: Readonly<Record<string, string>>): EspRomOptions {
+  const known = new Set(['flash-mode', 'flash-freq', 'flash-size', 'reset']);
+  const unknown = Object.keys(o).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new FlashError('unsupported', `esp-rom has no option "${unknown[0]}".`, { hint: `Options: ${[...known].join(', ')}.` });
+  }
+  const out: EspRomOptions = {};
+  if (o['flash-mode'] !== undefined) out.flashMode = o['flash-mode'] as EspRomOptions['flashMode'];
+  if (o['flash-freq'] !== undefined) out.flashFreq = o['flash-freq'];
+  if (o['flash-size'] !== undefined) out.flashSize = o['flash-size'];
+  if (o.reset !== undefined) {
+    const resets = o.reset === 'none' ? [] : o.reset.split(',');
+    const valid: readonly string[] = ['classic', 'classic-slow', 'usb-jtag-serial'];
+    const bad = resets.find((r) => !valid.includes(r));
+    if (bad) throw new FlashError('unsupported', `Unknown reset "${bad}".`, { hint: `Use none or ${valid.join(', ')}.` });
+    out.resets = resets as ResetKind[];
+  }
+  return out;
 }

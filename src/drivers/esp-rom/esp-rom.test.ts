@@ -22,7 +22,9 @@ import { base64ToBytes, loadStub } from './stub';
 
 const FAST = 921600;
 
-async function setup(opts: { part?: string; variant?: string; targetId?: string; baudRate?: number; fault?: FaultSpec; options?: EspRomOptions } = {}) {
+async function setup(
+  opts: { part?: string; variant?: string; targetId?: string; baudRate?: number; fault?: FaultSpec; options?: EspRomOptions; ctxOptions?: Record<string, string> } = {},
+) {
   const dev = await openVirtualDevice('esp-rom', { clock: systemClock, targetId: opts.part ?? 'esp32', variant: opts.variant, fault: opts.fault });
   const logs: string[] = [];
   const controller = new AbortController();
@@ -34,6 +36,7 @@ async function setup(opts: { part?: string; variant?: string; targetId?: string;
       signal: controller.signal,
       targetId: opts.targetId,
       baudRate: opts.baudRate ?? FAST,
+      ...(opts.ctxOptions ? { options: opts.ctxOptions } : {}),
     },
     opts.options,
   );
@@ -262,6 +265,16 @@ describe('esp-rom driver against the simulator', () => {
     expect(written[2]).toBe(0); // QIO on the board
     expect(written[3]).toBe(0x30 | 0xf); // 8 MB, 80 MHz
     expect(parseEspImage(written)?.meta?.hashAppended).toBe(true); // the appended SHA-256 still matches
+  });
+
+  it('takes the same settings as named options (CLI --option), and refuses unknown ones', async () => {
+    const boot = appImage(0, 6000, 12);
+    const { driver, sim, rt } = await setup({ variant: '8MB', ctxOptions: { 'flash-mode': 'qio', 'flash-size': 'detect', 'flash-freq': '80m' } });
+    await runJob(driver, createImage('t', [{ memory: 'flash', address: 0x1000, data: boot }]), {}, rt);
+    expect(sim.flash[0x1000 + 2]).toBe(0); // QIO
+    expect(sim.flash[0x1000 + 3]).toBe(0x30 | 0xf); // 8 MB, 80 MHz
+    await expect(setup({ ctxOptions: { 'flash-speed': '80m' } })).rejects.toThrow(/no option "flash-speed"/);
+    await expect(setup({ ctxOptions: { reset: 'hard' } })).rejects.toThrow(/Unknown reset "hard"/);
   });
 
   it('erases the whole chip', async () => {
