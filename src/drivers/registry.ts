@@ -1,5 +1,8 @@
 import type { DriverMeta, DriverModule, SimulatorModule } from './types';
 import { stk500v1Meta } from './stk500v1/meta';
+import { serprogMeta } from './serprog/meta';
+import { espRomMeta } from './esp-rom/meta';
+import { usbDfuMeta } from './usb-dfu/meta';
 
 export interface DriverEntry {
   meta: DriverMeta;
@@ -15,6 +18,9 @@ function defineDriver(meta: DriverMeta, load: DriverEntry['load'], simulator: Dr
 /** THE table: one line per protocol. `npm run new:driver -- <id>` appends here. */
 export const DRIVERS: readonly DriverEntry[] = [
   defineDriver(stk500v1Meta, () => import('./stk500v1/driver'), () => import('./stk500v1/simulator')),
+  defineDriver(serprogMeta, () => import('./serprog/driver'), () => import('./serprog/simulator')),
+  defineDriver(espRomMeta, () => import('./esp-rom/driver'), () => import('./esp-rom/simulator')),
+  defineDriver(usbDfuMeta, () => import('./usb-dfu/driver'), () => import('./usb-dfu/simulator')),
 ];
 
 export function findDriver(id: string): DriverEntry | undefined {
