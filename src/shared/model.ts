@@ -27,7 +27,14 @@ export interface TargetInfo {
   memories: MemoryInfo[];
 }
 
-export type TestedStatus = 'ok' | 'untested' | 'na';
+/**
+ * How far an operation is proven, flashrom style, strongest first:
+ * - 'ok': against real device code or hardware (e.g. real optiboot running in simavr);
+ * - 'peer': against our simulator, which a real independent host tool (avrdude, flashrom, esptool-js,
+ *   stm32flash, dfu-util) drives successfully; no real device code or hardware yet;
+ * - 'untested'; 'na' where the operation does not exist.
+ */
+export type TestedStatus = 'ok' | 'peer' | 'untested' | 'na';
 
 export interface DriverInfo {
   id: string;

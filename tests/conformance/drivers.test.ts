@@ -28,6 +28,8 @@ describe.each(DRIVERS.map((d) => [d.meta.id, d] as const))('driver %s', (_id, en
     if (meta.link === 'serial') expect(meta.serialDefaults?.baudRate).toBeGreaterThan(0);
     for (const t of meta.targets) for (const m of t.memories) expect(m.size % m.pageSize).toBe(0);
     expect(Object.keys(meta.tested).sort()).toEqual(['erase', 'probe', 'read', 'write']);
+    // Every registered driver flashes its simulator (below); 'untested' would undersell or hide that.
+    for (const op of ['probe', 'read', 'write'] as const) expect(['ok', 'peer']).toContain(meta.tested[op]);
   });
 
   it('loads its driver and simulator lazily', async () => {

@@ -25,5 +25,5 @@ export const espRomMeta: DriverMeta = {
     memories: [{ name: 'flash', base: 0, size: 4 << 20, pageSize: 4096 }],
   })),
   // Proven against the simulator and by esptool-js against the simulator, not yet on silicon.
-  tested: { probe: 'untested', read: 'untested', write: 'untested', erase: 'untested' },
+  tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },
 };

@@ -29,5 +29,5 @@ export const usbDfuMeta: DriverMeta = {
   capabilities: { erase: true, read: true, eeprom: false },
   targets: DFU_PARTS.map((p) => ({ id: p.id, name: p.name, boards: [...p.boards], memories: memoriesOf(p) })),
   // Only the simulator is proven (real dfu-util drives it, tests/peers/dfu-util.test.ts); no silicon here.
-  tested: { probe: 'untested', read: 'untested', write: 'untested', erase: 'untested' },
+  tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },
 };
