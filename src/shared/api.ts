@@ -87,6 +87,24 @@ export interface AuditRecord {
   durationMs?: number;
   error?: FlashErrorInfo;
   appVersion: string;
+  // Production runs (the Station) add who, what and which number; a plain Flash leaves these out.
+  /** The station's name (Settings) and the slot the device sat in. */
+  station?: string;
+  slot?: string;
+  recipeId?: string;
+  recipeName?: string;
+  recipeRevision?: number;
+  /** This device's serial as written (display form: decimal, hex or MAC) and as a decimal number. */
+  serial?: string;
+  serialValue?: string;
+  /** SHA-256 of what this device was programmed with, when serialization made it differ from the image. */
+  programmedSha256?: string;
+  /** 1 for a unit's first try; a restart of a failed slot counts up (first-pass yield). */
+  attempt?: number;
+  /** Scanned with the barcode reader (keyboard wedge). */
+  lot?: string;
+  workOrder?: string;
+  boardId?: string;
 }
 
 /** A firmware file kept in the library. Its bytes are stored separately, so listing stays cheap. */
@@ -117,6 +135,19 @@ export interface Settings {
   monitorBaudRate: number;
   /** Open the serial monitor on the board's port right after it was flashed and verified. */
   monitorAfterFlash: boolean;
+  // Production station; unset means the station's own defaults (see app/state/station.svelte.ts).
+  /** How this station is named in the audit trail. */
+  stationName?: string;
+  /** Audit records are POSTed here (JSON) through a retrying queue; empty turns it off. */
+  mesUrl?: string;
+  /** No beep on a failed device. */
+  mute?: boolean;
+  stationSlots?: number;
+  /** Flashing workers for the station; 0 picks a number from the processor count. */
+  stationWorkers?: number;
+  stationRecipeId?: string;
+  /** The station shows the operator's screen: big results, scanner field, recipes run but not edited. */
+  operatorMode?: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = { keepInLibrary: true, monitorBaudRate: 9600, monitorAfterFlash: true };
@@ -131,6 +162,8 @@ export interface TextExport {
 export interface HistoryQuery {
   /** Newest first; at most this many. */
   limit?: number;
+  /** Only jobs started at or after this time (epoch ms). */
+  since?: number;
 }
 
 /** A serial monitor session on a device's port, after (or between) jobs. */
@@ -146,6 +179,129 @@ export type MonitorEvent =
   | { type: 'data'; bytes: Uint8Array }
   /** The monitor ended: closed by the page (error null) or the port went away. */
   | { type: 'closed'; error: FlashErrorInfo | null };
+
+/**
+ * A recipe's serial numbering, JSON-safe: numbers travel as decimal strings so 64-bit serials and
+ * 48-bit MACs stay exact. See core/production/serialize.ts for the formats.
+ */
+export interface SerialSettings {
+  /**
+   * The counter's name. Recipes naming the same pool share its numbers, so a number is never handed
+   * out twice even across products; by default a recipe's pool is its own ID.
+   */
+  pool: string;
+  memory: string;
+  address: number;
+  /** u16le u16be u32le u32be u64le u64be mac ascii-dec:W ascii-hex:W bcd:W */
+  format: string;
+  source: { kind: 'counter'; start: string; step: string } | { kind: 'list'; values: string[]; name?: string };
+  crc?: { algorithm: 'crc32' | 'crc16-ccitt'; from: number; to: number; at: number; format: 'u16le' | 'u16be' | 'u32le' | 'u32be' };
+}
+
+/** A simple lock: an engineer's PIN, kept salted and hashed. It stops edits, not determined people. */
+export interface RecipeLock {
+  salt: string;
+  pinSha256: string;
+  lockedAt: number;
+}
+
+/** Everything a changeover needs: what to program, how, and which number each device gets. */
+export interface Recipe {
+  id: string;
+  name: string;
+  driverId: string;
+  targetId?: string;
+  /** The board the recipe was made for, shown to the operator. */
+  board?: string;
+  /** The image, by SHA-256 of the file, from the library. */
+  firmware: { fileSha256: string; name: string };
+  options: JobOptions;
+  serial?: SerialSettings;
+  /** The device must answer with this ID (hex, e.g. '1e950f') or nothing is written. */
+  expectedDeviceId?: string;
+  notes?: string;
+  lock?: RecipeLock;
+  createdAt: number;
+  updatedAt: number;
+  /** Counts up with every saved change; jobs and History name the revision they ran. */
+  revision: number;
+}
+
+/** A recipe as the editor sends it; the worker keeps the lock, times and revision. */
+export type RecipeDraft = Omit<Recipe, 'id' | 'lock' | 'createdAt' | 'updatedAt' | 'revision'> & { id?: string };
+
+/** What the barcode reader captured for the next device(s). */
+export interface ScanContext {
+  lot?: string;
+  workOrder?: string;
+  boardId?: string;
+}
+
+/** One device in a station slot, programmed by a stored recipe (the worker reads the recipe itself). */
+export interface StationJobSpec {
+  jobId: string;
+  recipeId: string;
+  /** The revision the station showed; a recipe changed since is refused rather than run unseen. */
+  recipeRevision?: number;
+  device: DeviceSelector;
+  deviceLabel: string;
+  station: string;
+  slot: string;
+  attempt?: number;
+  scan?: ScanContext;
+  /** As in JobSpec. */
+  expectedPortCount?: number;
+  /** Gap between progress events; a station of many slots asks for fewer than a single job. */
+  progressIntervalMs?: number;
+}
+
+/** A station job reports its serial as soon as it is reserved, before the device is touched. */
+export type StationEvent = JobEvent | { type: 'serial'; value: string; text: string };
+
+export interface StationReport extends JobReport {
+  serial?: string;
+}
+
+export type SerialStatus = 'reserved' | 'used' | 'voided';
+
+/** One number handed out: reserved before programming, then used or voided, never handed out again. */
+export interface SerialRecord {
+  pool: string;
+  /** Decimal. */
+  value: string;
+  /** As written (MAC, hex or decimal). */
+  text: string;
+  status: SerialStatus;
+  slot: string;
+  jobId: string;
+  reservedAt: number;
+  settledAt?: number;
+  note?: string;
+}
+
+export interface SerialPoolStatus {
+  pool: string;
+  /** The number the next device would get, or null when an imported list is used up. */
+  next: string | null;
+  nextText: string | null;
+  used: number;
+  voided: number;
+  reserved: number;
+  /** For an imported list: numbers not handed out yet. */
+  left?: number;
+}
+
+/** The MES delivery queue. */
+export interface MesStatus {
+  url: string | null;
+  /** Records waiting to be delivered. */
+  pending: number;
+  /** The oldest waiting record has failed at least once. */
+  failing: boolean;
+  lastError?: string;
+  nextAttemptAt?: number;
+  delivered: number;
+}
 
 export interface FlasherApi {
   /** Every protocol in the registry, as pure metadata (no driver code is loaded). */
@@ -179,4 +335,35 @@ export interface FlasherApi {
 
   getSettings(): Promise<Result<Settings>>;
   updateSettings(patch: Partial<Settings>): Promise<Result<Settings>>;
+
+  // Production station
+
+  /**
+   * Programs one device with a stored recipe: reserves its serial (never reused), records it in the
+   * audit log before the device is touched, writes the serialized image, verifies, settles the serial
+   * as used or voided, and queues the record for the MES when one is set.
+   */
+  runRecipe(spec: StationJobSpec, onEvent: (event: StationEvent) => void): Promise<Result<StationReport>>;
+
+  listRecipes(): Promise<Result<Recipe[]>>;
+  /** Creates or updates a recipe. A locked recipe needs its PIN, and stays locked. */
+  saveRecipe(draft: RecipeDraft, pin?: string): Promise<Result<Recipe>>;
+  deleteRecipe(recipeId: string, pin?: string): Promise<Result<boolean>>;
+  lockRecipe(recipeId: string, pin: string): Promise<Result<Recipe>>;
+  unlockRecipe(recipeId: string, pin: string): Promise<Result<Recipe>>;
+  /** Whether the PIN opens this recipe for editing. */
+  checkRecipePin(recipeId: string, pin: string): Promise<Result<boolean>>;
+  /** The recipe as JSON, with its firmware embedded so another station can import it in one file. */
+  exportRecipe(recipeId: string): Promise<Result<TextExport>>;
+  importRecipe(text: string): Promise<Result<Recipe>>;
+  /** Reads an imported serial list (CSV or one per line: decimal, 0x-hex or MAC) into decimal strings. */
+  readSerialList(text: string): Promise<Result<string[]>>;
+
+  /** Numbers handed out, newest first. */
+  listSerials(query?: { pool?: string; limit?: number }): Promise<Result<SerialRecord[]>>;
+  serialStatus(recipeId: string): Promise<Result<SerialPoolStatus | null>>;
+
+  mesStatus(): Promise<Result<MesStatus>>;
+  /** Tries to deliver every waiting record now instead of at its backoff time. */
+  retryMes(): Promise<Result<MesStatus>>;
 }

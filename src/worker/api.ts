@@ -4,6 +4,8 @@ import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
 import { describeImage, readImage, type FirmwareImage } from '../core/image/index';
 import { runJob } from '../core/job/run-job';
+import type { Driver } from '../core/job/driver-api';
+import { applySerial, parseSerialList } from '../core/production/serialize';
 import { DRIVERS, findDriver } from '../drivers/registry';
 import type {
   AuditRecord,
@@ -12,16 +14,25 @@ import type {
   FlasherApi,
   ImageSummary,
   JobSpec,
+  Recipe,
+  RecipeDraft,
   Settings,
+  StationEvent,
+  StationJobSpec,
+  StationReport,
 } from '../shared/api';
 import { FlashError, toErrorInfo, type FlashErrorInfo, type Result } from '../shared/errors';
 import type { JobEvent, JobPhase } from '../shared/events';
 import type { DeviceSelector, JobReport, SerialDefaults } from '../shared/model';
 import { Monitors } from './monitors';
+import { MesQueue, type MesQueueDeps } from './production/mes-queue';
+import * as recipeRules from './production/recipes';
 import { throttleEvents, type JobLocks, Sessions } from './sessions';
 import { beginJob, historyExport, listJobs, markInterrupted, updateJob } from './storage/audit-log';
 import type { FlasherDb } from './storage/db';
 import * as library from './storage/firmware';
+import * as recipes from './storage/recipes';
+import * as serials from './storage/serials';
 import * as settings from './storage/settings';
 
 /** What the API is built from; the worker passes the browser's, tests pass fakes. */
@@ -41,6 +52,17 @@ export interface ApiDeps {
   /** Minimum gap between progress events sent to the page; 40 ms = 25 per second. */
   progressIntervalMs?: number;
   timers?: { set: (fn: () => void, ms: number) => unknown; clear: (handle: unknown) => void };
+  /** For MES delivery; the platform's fetch by default. */
+  fetch?: MesQueueDeps['fetch'];
+  /** MES retry timing, for tests. */
+  mesBackoff?: { baseMs: number; maxMs: number; random?: () => number };
+}
+
+/** What a station job adds to a plain one: the recipe it runs and where the device sits. */
+interface ProductionRun {
+  recipe: Recipe;
+  spec: StationJobSpec;
+  mesUrl: string | undefined;
 }
 
 /** Parsed firmware kept ready between `inspect` and `flash`; a few recent files at most. */
@@ -67,6 +89,15 @@ export function createApi(deps: ApiDeps): FlasherApi {
   const loaded = new Map<string, LoadedFirmware>();
   const timers = deps.timers ?? { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
   const monitors = new Monitors(33, timers);
+  const mes = new MesQueue({
+    db: deps.db,
+    fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+    now: deps.now,
+    timers,
+    ...(deps.mesBackoff
+      ? { baseBackoffMs: deps.mesBackoff.baseMs, maxBackoffMs: deps.mesBackoff.maxMs, ...(deps.mesBackoff.random ? { random: deps.mesBackoff.random } : {}) }
+      : {}),
+  });
 
   const remember = (fw: LoadedFirmware) => {
     loaded.delete(fw.summary.fileSha256);
@@ -107,16 +138,24 @@ export function createApi(deps: ApiDeps): FlasherApi {
   };
 
   /** Marks jobs whose tab went away as interrupted. Records newer than the lock snapshot are left alone. */
+  let reconciledSerials: Promise<void> | null = null;
   const reconcile = async (db: FlasherDb) => {
     const before = deps.now();
     const alive = await deps.locks.held();
     await markInterrupted(db, (r) => r.startedAt >= before || alive.has(r.jobId) || sessions.has(r.jobId));
+    // A serial reserved by such a job is voided the same way: it may be in a half-written device.
+    await serials.voidAbandoned(db, (r) => r.reservedAt >= before || alive.has(r.jobId) || sessions.has(r.jobId), deps.now());
   };
 
-  const flash = async (spec: JobSpec, onEvent: (event: JobEvent) => void): Promise<JobReport> => {
+  const flash = async (
+    spec: JobSpec,
+    onEvent: (event: StationEvent) => void,
+    prod?: ProductionRun,
+    progressIntervalMs = deps.progressIntervalMs ?? 40,
+  ): Promise<StationReport> => {
     const controller = sessions.start(spec.jobId);
     if (!controller) throw new FlashError('internal', `Job ${spec.jobId} is already running.`);
-    const forward = (event: JobEvent) => {
+    const forward = (event: StationEvent) => {
       try {
         // A comlink-proxied listener returns a promise; a page that went away must not fail the job.
         void Promise.resolve(onEvent?.(event)).catch(() => {});
@@ -124,7 +163,7 @@ export function createApi(deps: ApiDeps): FlasherApi {
         // same: the listener's problems are not the job's
       }
     };
-    const events = throttleEvents(forward, deps.progressIntervalMs ?? 40, () => deps.clock.now(), timers);
+    const events = throttleEvents(forward, progressIntervalMs, () => deps.clock.now(), timers);
     let release: (() => void) | null = null;
     try {
       const entry = findDriver(spec.driverId);
@@ -140,6 +179,36 @@ export function createApi(deps: ApiDeps): FlasherApi {
       }
 
       release = await deps.locks.hold(spec.jobId);
+      // The serial is reserved under the job's lock, before anything is written about the device:
+      // from here on the number belongs to this job, used or voided, never handed out again.
+      const serialRule = prod?.recipe.serial;
+      let serial: { allocator: serials.IdbSerialAllocator; reservation: { value: bigint; slot: string }; text: string } | null = null;
+      if (serialRule && prod) {
+        // Abandoned reservations are voided once per worker before its first number (and on every
+        // History or serial read); correctness does not need it, as reserved numbers count as taken.
+        reconciledSerials ??= reconcile(db).catch(() => {});
+        await reconciledSerials;
+        const allocator = new serials.IdbSerialAllocator(db, {
+          pool: serialRule.pool,
+          source: serials.serialSource(serialRule),
+          format: serialRule.format,
+          jobId: spec.jobId,
+          now: deps.now,
+        });
+        const reservation = await allocator.reserve(prod.spec.slot);
+        serial = { allocator, reservation, text: serials.serialText(reservation.value, serialRule.format) };
+        events.flush();
+        forward({ type: 'serial', value: reservation.value.toString(), text: serial.text });
+      }
+      const settle = async (used: boolean, note?: string) => {
+        if (!serial) return;
+        try {
+          await serial.allocator.settle(serial.reservation, used ? 'used' : 'voided', note);
+        } catch (err) {
+          // Left 'reserved', the number is voided on the next reconcile: still never reused.
+          events.emit({ type: 'log', level: 'warn', message: `The serial's outcome could not be saved: ${toErrorInfo(err).message}` });
+        }
+      };
       const started = deps.clock.now();
       const record: AuditRecord = {
         jobId: spec.jobId,
@@ -156,8 +225,29 @@ export function createApi(deps: ApiDeps): FlasherApi {
         appVersion: deps.appVersion,
       };
       if (spec.targetId !== undefined) record.targetId = spec.targetId;
+      if (prod) {
+        const { recipe, spec: station } = prod;
+        Object.assign(record, {
+          station: station.station,
+          slot: station.slot,
+          recipeId: recipe.id,
+          recipeName: recipe.name,
+          recipeRevision: recipe.revision,
+          attempt: station.attempt ?? 1,
+          ...withoutEmpty({ lot: station.scan?.lot, workOrder: station.scan?.workOrder, boardId: station.scan?.boardId }),
+        } satisfies Partial<AuditRecord>);
+      }
+      if (serial) {
+        record.serial = serial.text;
+        record.serialValue = serial.reservation.value.toString();
+      }
       // Written ahead: if this fails (storage full), the job does not start and nothing is touched.
-      await beginJob(db, record);
+      try {
+        await beginJob(db, record);
+      } catch (err) {
+        await settle(false, `not programmed: ${toErrorInfo(err).message}`);
+        throw err;
+      }
 
       let phase: JobPhase = 'connect';
       let pendingAudit: Promise<unknown> = Promise.resolve();
@@ -179,14 +269,28 @@ export function createApi(deps: ApiDeps): FlasherApi {
       };
       const finish = async (patch: Partial<AuditRecord>) => {
         await pendingAudit;
+        let final: AuditRecord | null = null;
         try {
-          await updateJob(db, spec.jobId, { ...patch, phase, finishedAt: deps.now(), durationMs: deps.clock.now() - started });
+          final = await updateJob(db, spec.jobId, { ...patch, phase, finishedAt: deps.now(), durationMs: deps.clock.now() - started });
         } catch (err) {
           events.emit({ type: 'log', level: 'warn', message: `The result could not be saved in History: ${toErrorInfo(err).message}` });
+        }
+        const url = prod?.mesUrl?.trim();
+        if (url && final) {
+          try {
+            await mes.enqueue(url, final);
+          } catch (err) {
+            events.emit({ type: 'log', level: 'warn', message: `The record could not be queued for the MES: ${toErrorInfo(err).message}` });
+          }
         }
       };
 
       try {
+        let image = fw.image;
+        if (serial && serialRule) {
+          image = applySerial(fw.image, recipeRules.serialRule(serialRule), serial.reservation.value);
+          audit({ programmedSha256: describeImage(image).sha256 });
+        }
         const stream = await deps.openLink(spec.device, {
           clock: deps.clock,
           ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
@@ -194,7 +298,7 @@ export function createApi(deps: ApiDeps): FlasherApi {
         });
         try {
           const { createDriver } = await entry.load();
-          const driver = createDriver({
+          const created = createDriver({
             stream,
             clock: deps.clock,
             log: (level, message) => track({ type: 'log', level, message }),
@@ -202,7 +306,10 @@ export function createApi(deps: ApiDeps): FlasherApi {
             ...(spec.targetId === undefined ? {} : { targetId: spec.targetId }),
             ...(spec.baudRate === undefined ? {} : { baudRate: spec.baudRate }),
           });
-          const report = await runJob(driver, fw.image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
+          const expected = prod?.recipe.expectedDeviceId;
+          const driver = expected ? expectingDevice(created, expected) : created;
+          const report = await runJob(driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
+          await settle(report.verified, report.verified ? undefined : 'written but not verified');
           await finish({
             status: 'passed',
             deviceId: report.device.id,
@@ -212,12 +319,13 @@ export function createApi(deps: ApiDeps): FlasherApi {
             bytesVerified: report.bytesVerified,
             verified: report.verified,
           });
-          return report;
+          return serial ? { ...report, serial: serial.text } : report;
         } finally {
           await stream.close().catch(() => {});
         }
       } catch (err) {
         const error = jobError(err, controller.signal);
+        await settle(false, error.message);
         await finish({ status: error.code === 'aborted' ? 'cancelled' : 'failed', error });
         events.emit({ type: 'failed', error, phase });
         throw new FlashError(error.code, error.message, { hint: error.hint, ...(error.details ? { details: error.details } : {}) });
@@ -234,7 +342,8 @@ export function createApi(deps: ApiDeps): FlasherApi {
 
     inspect: (file) => guard(async () => (await load(file)).summary),
 
-    flash: (spec, onEvent) => guard(() => flash(spec, onEvent)),
+    // A plain job never reserves a serial, so its listener only ever sees JobEvents.
+    flash: (spec, onEvent) => guard(() => flash(spec, onEvent as (event: StationEvent) => void)),
 
     cancel: (jobId) => guard(async () => sessions.cancel(jobId)),
 
@@ -258,7 +367,8 @@ export function createApi(deps: ApiDeps): FlasherApi {
       guard(async () => {
         const db = await deps.db();
         await reconcile(db);
-        return listJobs(db, query?.limit);
+        mes.kick(); // records left waiting by an earlier session go out now
+        return listJobs(db, query?.limit, query?.since);
       }),
 
     exportHistory: (format) =>
@@ -297,7 +407,203 @@ export function createApi(deps: ApiDeps): FlasherApi {
     getSettings: () => guard(async () => settings.getSettings(await deps.db())),
 
     updateSettings: (patch: Partial<Settings>) => guard(async () => settings.updateSettings(await deps.db(), patch)),
+
+    runRecipe: (spec, onEvent) =>
+      guard(async () => {
+        const db = await deps.db();
+        const recipe = await recipes.getRecipe(db, spec.recipeId);
+        if (!recipe) throw new FlashError('unsupported', 'That recipe no longer exists.', { hint: 'Choose a recipe again.' });
+        if (spec.recipeRevision !== undefined && spec.recipeRevision !== recipe.revision) {
+          throw new FlashError('unsupported', `"${recipe.name}" was changed since the station loaded it.`, {
+            hint: 'Check the recipe, then start again.',
+            details: { loadedRevision: spec.recipeRevision, currentRevision: recipe.revision },
+          });
+        }
+        const current = await settings.getSettings(db);
+        const job: JobSpec = {
+          jobId: spec.jobId,
+          driverId: recipe.driverId,
+          ...(recipe.targetId === undefined ? {} : { targetId: recipe.targetId }),
+          device: spec.device,
+          deviceLabel: spec.deviceLabel,
+          firmware: { fileSha256: recipe.firmware.fileSha256 },
+          options: recipe.options,
+          ...(spec.expectedPortCount === undefined ? {} : { expectedPortCount: spec.expectedPortCount }),
+        };
+        return flash(job, onEvent, { recipe, spec, mesUrl: current.mesUrl }, spec.progressIntervalMs);
+      }),
+
+    listRecipes: () => guard(async () => recipes.listRecipes(await deps.db())),
+
+    saveRecipe: (draft: RecipeDraft, pin?: string) =>
+      guard(async () => {
+        const db = await deps.db();
+        const existing = draft.id ? await recipes.getRecipe(db, draft.id) : undefined;
+        if (existing) recipeRules.requirePin(existing, pin, 'changing it');
+        const fw = await firmwareFor(draft.firmware?.fileSha256 ?? '').catch(() => {
+          throw new FlashError('bad-image', 'The recipe\'s firmware is not in the library.', { hint: 'Add the file to the library, then choose it.' });
+        });
+        const id = existing?.id ?? draft.id ?? newId();
+        // A serial rule without a pool name counts in the recipe's own pool.
+        const serial = draft.serial ? { ...draft.serial, pool: draft.serial.pool?.trim() || id } : undefined;
+        const clean = recipeRules.validateDraft(
+          { ...draft, ...(serial ? { serial } : {}), firmware: { fileSha256: fw.summary.fileSha256, name: draft.firmware.name || fw.summary.name } },
+          fw.image,
+        );
+        const now = deps.now();
+        const recipe: Recipe = {
+          ...clean,
+          id,
+          createdAt: existing?.createdAt ?? now,
+          updatedAt: now,
+          revision: (existing?.revision ?? 0) + 1,
+          ...(existing?.lock ? { lock: existing.lock } : {}),
+        };
+        if (!(await recipes.putRecipe(db, recipe, existing?.revision))) {
+          throw new FlashError('unsupported', `"${recipe.name}" was changed elsewhere meanwhile.`, { hint: 'Reload the recipe and make the change again.' });
+        }
+        return recipe;
+      }),
+
+    deleteRecipe: (recipeId, pin) =>
+      guard(async () => {
+        const db = await deps.db();
+        const existing = await recipes.getRecipe(db, recipeId);
+        if (!existing) return false;
+        recipeRules.requirePin(existing, pin, 'deleting it');
+        return recipes.deleteRecipe(db, recipeId);
+      }),
+
+    lockRecipe: (recipeId, pin) => guard(() => changeLock(recipeId, pin, true)),
+
+    unlockRecipe: (recipeId, pin) => guard(() => changeLock(recipeId, pin, false)),
+
+    checkRecipePin: (recipeId, pin) =>
+      guard(async () => {
+        const existing = await recipes.getRecipe(await deps.db(), recipeId);
+        return existing ? recipeRules.pinOpens(existing.lock, pin) : false;
+      }),
+
+    exportRecipe: (recipeId) =>
+      guard(async () => {
+        const db = await deps.db();
+        const recipe = await recipes.getRecipe(db, recipeId);
+        if (!recipe) throw new FlashError('unsupported', 'That recipe no longer exists.');
+        const stored = await library.getFirmware(db, recipe.firmware.fileSha256);
+        return recipeRules.recipeExport(recipe, stored ? { name: stored.entry.name, bytes: stored.bytes } : null, deps.now());
+      }),
+
+    importRecipe: (text) =>
+      guard(async () => {
+        const db = await deps.db();
+        const { recipe, firmware } = recipeRules.parseRecipeFile(String(text));
+        if (firmware) {
+          const bytes = firmware.bytes.slice().buffer;
+          const fw = await load({ name: firmware.name, bytes });
+          if (fw.summary.fileSha256 !== recipe.firmware?.fileSha256) {
+            throw new FlashError('bad-image', 'The firmware inside the recipe file does not match its SHA-256.', { hint: 'Export the recipe again from the station that made it.' });
+          }
+          await library.saveFirmware(db, entryFrom(fw.summary, deps.now(), `From recipe "${recipe.name}"`), fw.bytes);
+        }
+        const fw = await firmwareFor(recipe.firmware?.fileSha256 ?? '').catch(() => {
+          throw new FlashError('bad-image', 'The recipe file has no firmware, and its image is not in the library.', { hint: 'Add the image to the library first, or export the recipe with its firmware.' });
+        });
+        const clean = recipeRules.validateDraft(recipe, fw.image);
+        const now = deps.now();
+        const existing = recipe.id ? await recipes.getRecipe(db, recipe.id) : undefined;
+        // An import never overwrites a recipe silently: a recipe with the same ID becomes a new revision
+        // only if it is not locked; otherwise the import is kept beside it as a copy.
+        const replace = existing !== undefined && !existing.lock;
+        const id = existing && !replace ? newId() : recipe.id || newId();
+        const lock = recipe.lock && typeof recipe.lock.salt === 'string' && typeof recipe.lock.pinSha256 === 'string' ? recipe.lock : undefined;
+        const out: Recipe = {
+          ...clean,
+          id,
+          name: existing && !replace ? `${clean.name} (imported)` : clean.name,
+          createdAt: replace ? existing.createdAt : now,
+          updatedAt: now,
+          revision: replace ? existing.revision + 1 : 1,
+          ...(lock ? { lock } : {}),
+        };
+        if (!(await recipes.putRecipe(db, out, replace ? existing.revision : undefined))) {
+          throw new FlashError('unsupported', 'The recipe was changed elsewhere during the import.', { hint: 'Import it again.' });
+        }
+        return out;
+      }),
+
+    readSerialList: (text) => guard(async () => parseSerialList(String(text)).map((v) => v.toString())),
+
+    listSerials: (query) =>
+      guard(async () => {
+        const db = await deps.db();
+        await reconcile(db);
+        return serials.listSerials(db, query ?? {});
+      }),
+
+    serialStatus: (recipeId) =>
+      guard(async () => {
+        const db = await deps.db();
+        const recipe = await recipes.getRecipe(db, recipeId);
+        if (!recipe?.serial) return null;
+        await reconcile(db);
+        return serials.poolStatus(db, recipe.serial);
+      }),
+
+    mesStatus: () =>
+      guard(async () => {
+        const db = await deps.db();
+        const url = (await settings.getSettings(db)).mesUrl?.trim() || null;
+        mes.kick();
+        return mes.status(url);
+      }),
+
+    retryMes: () =>
+      guard(async () => {
+        const db = await deps.db();
+        await mes.retryNow();
+        return mes.status((await settings.getSettings(db)).mesUrl?.trim() || null);
+      }),
   };
+
+  async function changeLock(recipeId: string, pin: string, lock: boolean): Promise<Recipe> {
+    const db = await deps.db();
+    const existing = await recipes.getRecipe(db, recipeId);
+    if (!existing) throw new FlashError('unsupported', 'That recipe no longer exists.');
+    recipeRules.requirePin(existing, pin, lock ? 'locking it again' : 'unlocking it');
+    const now = deps.now();
+    const { lock: _old, ...rest } = existing;
+    const next: Recipe = { ...rest, updatedAt: now, revision: existing.revision + 1, ...(lock ? { lock: recipeRules.newLock(pin, now) } : {}) };
+    if (!(await recipes.putRecipe(db, next, existing.revision))) throw new FlashError('unsupported', `"${existing.name}" was changed elsewhere meanwhile.`);
+    return next;
+  }
+}
+
+/**
+ * The driver, refusing any device whose ID is not the recipe's: checked right after identify, so
+ * nothing is written to the wrong part.
+ */
+function expectingDevice(driver: Driver, expected: string): Driver {
+  const identify = driver.identify.bind(driver);
+  driver.identify = async () => {
+    const found = await identify();
+    if (found.device.id.toLowerCase() !== expected) {
+      throw new FlashError('wrong-target', `This device answers with ID ${found.device.id} (${found.device.name}); the recipe expects ${expected}.`, {
+        hint: 'Put the right board in the slot, or check the recipe.',
+        details: { expected, actual: found.device.id },
+      });
+    }
+    return found;
+  };
+  return driver;
+}
+
+function withoutEmpty<T extends Record<string, string | undefined>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v.trim() !== '')) as Partial<T>;
+}
+
+function newId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 /** Exceptions inside, values across the boundary. */

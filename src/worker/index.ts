@@ -1,8 +1,8 @@
 import { expose } from 'comlink';
 import { openLink } from '../transports/index';
-import { systemClock } from '../transports/clock';
 import type { FlasherApi } from '../shared/api';
 import { createApi } from './api';
+import { createWorkerClock } from './clock';
 import { localLocks, webLocks } from './sessions';
 import { lazyDb } from './storage/db';
 
@@ -13,7 +13,8 @@ declare const __APP_VERSION__: string | undefined;
 
 const api: FlasherWorkerApi = createApi({
   db: lazyDb(),
-  clock: systemClock,
+  // One scheduler for all of this worker's sleepers: a station puts many virtual boards in one worker.
+  clock: createWorkerClock(),
   now: () => Date.now(),
   openLink,
   locks: 'locks' in navigator && navigator.locks ? webLocks(navigator.locks) : localLocks(),

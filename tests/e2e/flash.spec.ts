@@ -94,7 +94,7 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
     expect(await card.getByRole('heading').innerText()).toBe('Flashing failed while writing');
     const text = await card.innerText();
     expect(text).toContain('The device disconnected');
-    expect(text).toMatch(/What to do:.*check the cable/);
+    expect(text).toMatch(/What to do:.*check the cable/i);
     // Technical details are there for the support call, folded away.
     const details = card.locator('details');
     expect(await details.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);

@@ -343,9 +343,11 @@ describe('schema migrations', () => {
     });
     v1.close();
     const current = await openFlasherDb(name);
-    expect(current.version).toBe(2);
+    expect(current.version).toBe(3);
     expect(await current.getAllFromIndex('audit', 'by-status', 'running')).toHaveLength(1);
     expect((await listJobs(current)).map((r) => r.jobId)).toEqual(['old']);
+    // v3: the production stores exist, empty.
+    for (const store of ['recipes', 'serials', 'serial-pools', 'mes-queue'] as const) expect(await current.count(store)).toBe(0);
     current.close();
   });
 });

@@ -5,13 +5,18 @@ import { Catalog } from './catalog.svelte';
 import { DeviceState } from './device.svelte';
 import { FirmwareState } from './firmware.svelte';
 import { HistoryState } from './history.svelte';
+import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
 import { LibraryState } from './library.svelte';
 import { MonitorState } from './monitor.svelte';
+import { RecipesState } from './recipes.svelte';
 import { SettingsState } from './settings.svelte';
+import { StationState } from './station.svelte';
 
-export type Route = 'flash' | 'library' | 'history' | 'settings';
-const ROUTES: readonly Route[] = ['flash', 'library', 'history', 'settings'];
+export type Route = 'flash' | 'station' | 'recipes' | 'dashboard' | 'planner' | 'library' | 'history' | 'settings';
+const ROUTES: readonly Route[] = ['flash', 'station', 'recipes', 'dashboard', 'planner', 'library', 'history', 'settings'];
+/** The production screens, under "Station" in the main navigation. */
+export const PRODUCTION_ROUTES: readonly Route[] = ['station', 'recipes', 'dashboard', 'planner'];
 
 export function routeFromHash(hash: string): Route {
   const name = hash.replace(/^#\/?/, '');
@@ -29,11 +34,14 @@ export class AppState {
   readonly history = new HistoryState();
   readonly settings = new SettingsState();
   readonly monitor = new MonitorState();
+  readonly recipes = new RecipesState();
+  readonly station: StationState;
   #route = $state<Route>('flash');
 
   constructor(opts: { support?: BrowserSupport; search?: string; hash?: string } = {}) {
     this.support = opts.support ?? browserSupport();
     this.device = new DeviceState(this.catalog, this.support);
+    this.station = new StationState({ recipes: this.recipes, settings: this.settings, history: this.history, catalog: this.catalog, support: this.support });
     const fault = new URLSearchParams(opts.search ?? '').get('fault');
     if (isFaultMode(fault)) this.device.fault = fault;
     this.#route = routeFromHash(opts.hash ?? '');
@@ -49,6 +57,7 @@ export class AppState {
   /** Loads the catalog and restores the last board, connection and firmware. */
   async start(): Promise<void> {
     const [, settings] = await Promise.all([this.catalog.load(), this.settings.load()]);
+    this.station.restore();
     if (settings.lastDeviceKey && this.catalog.find(settings.lastDeviceKey)) this.device.choiceKey = settings.lastDeviceKey;
     if (settings.lastConnection === 'serial' && settings.lastPort) await this.device.restorePort(settings.lastPort);
     if (settings.lastFirmwareSha256 && this.firmware.status === 'empty') {
@@ -115,8 +124,3 @@ export class AppState {
   }
 }
 
-function newJobId(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}

@@ -56,11 +56,12 @@ export async function markInterrupted(db: FlasherDb, isAlive: (record: AuditReco
 }
 
 /** Newest first. */
-export async function listJobs(db: FlasherDb, limit = Infinity): Promise<AuditRecord[]> {
+export async function listJobs(db: FlasherDb, limit = Infinity, since?: number): Promise<AuditRecord[]> {
   return stored('read History', async () => {
     const out: AuditRecord[] = [];
     const tx = db.transaction('audit');
-    for await (const cursor of tx.store.index('by-started').iterate(null, 'prev')) {
+    const range = since === undefined ? null : IDBKeyRange.lowerBound(since);
+    for await (const cursor of tx.store.index('by-started').iterate(range, 'prev')) {
       if (out.length >= limit) break;
       out.push(cursor.value);
     }
@@ -94,6 +95,19 @@ const CSV_COLUMNS: [string, (r: AuditRecord) => string | number | boolean | unde
   ['error_message', (r) => r.error?.message],
   ['job_id', (r) => r.jobId],
   ['app_version', (r) => r.appVersion],
+  // Production runs (the Station); empty for a plain Flash.
+  ['station', (r) => r.station],
+  ['slot', (r) => r.slot],
+  ['recipe', (r) => r.recipeName],
+  ['recipe_id', (r) => r.recipeId],
+  ['recipe_revision', (r) => r.recipeRevision],
+  ['serial', (r) => r.serial],
+  ['serial_value', (r) => r.serialValue],
+  ['programmed_sha256', (r) => r.programmedSha256],
+  ['attempt', (r) => r.attempt],
+  ['lot', (r) => r.lot],
+  ['work_order', (r) => r.workOrder],
+  ['board_id', (r) => r.boardId],
 ];
 
 /** RFC 4180 CSV with CRLF line ends, oldest job first (the order a spreadsheet reads best). */

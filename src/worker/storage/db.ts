@@ -1,5 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { AuditRecord, FirmwareEntry, JobStatus } from '../../shared/api';
+import type { AuditRecord, FirmwareEntry, JobStatus, Recipe, SerialRecord, SerialStatus } from '../../shared/api';
 import { FlashError } from '../../shared/errors';
 
 /** The IndexedDB schema. One store per concern; firmware bytes apart from their metadata. */
@@ -22,6 +22,48 @@ export interface FlasherDB extends DBSchema {
     key: string;
     value: unknown;
   };
+  recipes: {
+    key: string; // id
+    value: Recipe;
+  };
+  /** Every serial number handed out, per pool; a key that exists is a number that is never handed out again. */
+  serials: {
+    key: [string, string]; // [pool, decimal value]
+    value: SerialRecord;
+    indexes: { 'by-status': SerialStatus; 'by-reserved': number; 'by-pool': string };
+  };
+  /** Per pool: the highest number reserved so far (a counter's next is found without a scan). */
+  'serial-pools': {
+    key: string;
+    value: SerialPoolRecord;
+  };
+  /** Audit records waiting for the MES, oldest first. */
+  'mes-queue': {
+    key: number;
+    value: MesQueueItem;
+    indexes: { 'by-due': number };
+  };
+}
+
+export interface SerialPoolRecord {
+  pool: string;
+  /** Decimal; the highest value reserved in the pool. */
+  max: string;
+  count: number;
+}
+
+export interface MesQueueItem {
+  id?: number;
+  jobId: string;
+  url: string;
+  body: string;
+  queuedAt: number;
+  attempts: number;
+  /** Epoch ms of the next try. */
+  dueAt: number;
+  /** While a delivery is in flight, other drainers (workers) leave the item alone until then. */
+  leaseUntil: number;
+  lastError?: string;
 }
 
 export type FlasherDb = IDBPDatabase<FlasherDB>;
@@ -46,6 +88,17 @@ export const MIGRATIONS: readonly ((db: FlasherDb, tx: UpgradeTx) => void)[] = [
   // v2: find running jobs without a scan, to mark the ones a closed tab cut off as interrupted.
   (_db, tx) => {
     tx.objectStore('audit').createIndex('by-status', 'status');
+  },
+  // v3: production: recipes, serial numbers and their pools, the MES delivery queue.
+  (db) => {
+    db.createObjectStore('recipes', { keyPath: 'id' });
+    const serials = db.createObjectStore('serials', { keyPath: ['pool', 'value'] });
+    serials.createIndex('by-status', 'status');
+    serials.createIndex('by-reserved', 'reservedAt');
+    serials.createIndex('by-pool', 'pool');
+    db.createObjectStore('serial-pools', { keyPath: 'pool' });
+    const mes = db.createObjectStore('mes-queue', { keyPath: 'id', autoIncrement: true });
+    mes.createIndex('by-due', 'dueAt');
   },
 ];
 
