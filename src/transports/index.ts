@@ -2,7 +2,9 @@ import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
 import { FlashError } from '../shared/errors';
 import type { DeviceSelector, SerialDefaults } from '../shared/model';
-import { openVirtualDevice } from './virtual';
+import type { UsbPipe } from '../core/io/usb-pipe';
+import { openVirtualDevice, openVirtualUsbDevice } from './virtual';
+import { openUsbDevice } from './web-usb';
 import { openSerialPort, type SerialPortLike } from './web-serial';
 
 export { openSerialPort, type SerialPortLike, type SerialLineOptions } from './web-serial';
@@ -49,10 +51,47 @@ export async function openLink(selector: DeviceSelector, opts: LinkOptions): Pro
     case 'serial':
       return openGrantedSerialPort(selector, opts);
     case 'usb':
-      throw new FlashError('unsupported', 'No programmer in this version talks to raw USB devices yet.', {
-        hint: 'Choose a serial (COM port) programmer or a virtual device.',
+      throw new FlashError('unsupported', 'This programmer talks to serial ports, not raw USB devices.', {
+        hint: 'Choose a serial (COM port) device or a virtual one.',
       });
   }
+}
+
+/**
+ * Opens a USB device for a driver whose meta says link 'usb'. A real device is re-found in the worker
+ * with `navigator.usb.getDevices()` by VID, PID and serial number (WebUSB, unlike Web Serial, exposes
+ * the serial number, so identical devices are told apart directly); a virtual one is its driver's
+ * simulator on the in-memory bus.
+ */
+export async function openUsbLink(selector: DeviceSelector, opts: { clock: Clock; usb?: { getDevices(): Promise<USBDevice[]> } }): Promise<UsbPipe> {
+  if (selector.kind === 'virtual') {
+    const device = await openVirtualUsbDevice(selector.driverId, {
+      clock: opts.clock,
+      ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
+      ...(selector.fault === undefined ? {} : { fault: selector.fault }),
+    });
+    return device.usb;
+  }
+  if (selector.kind !== 'usb') {
+    throw new FlashError('unsupported', 'This programmer talks to USB devices, not serial ports.', {
+      hint: 'Choose the device from the USB device list.',
+    });
+  }
+  const usb = opts.usb ?? (globalThis as { navigator?: { usb?: { getDevices(): Promise<USBDevice[]> } } }).navigator?.usb;
+  if (!usb) {
+    throw new FlashError('unsupported', 'This browser does not let webprog reach USB devices.', {
+      hint: 'Use a desktop Chrome, Edge or Opera over https, or a virtual device.',
+    });
+  }
+  const matches = (await usb.getDevices()).filter(
+    (d) => d.vendorId === selector.vendorId && d.productId === selector.productId && (selector.serialNumber === undefined || d.serialNumber === selector.serialNumber),
+  );
+  if (matches.length !== 1) {
+    throw new FlashError('port-unavailable', matches.length === 0 ? 'The chosen USB device is not connected any more.' : 'Several identical USB devices match and none names a serial number.', {
+      hint: matches.length === 0 ? 'Plug it back in (in its bootloader mode) and choose it again.' : 'Connect one at a time, or choose the device again.',
+    });
+  }
+  return openUsbDevice(matches[0]!, { clock: opts.clock });
 }
 
 async function openGrantedSerialPort(

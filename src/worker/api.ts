@@ -2,6 +2,7 @@ import { createSha256 } from '../core/bytes/sha256';
 import { toHex } from '../core/bytes/hex';
 import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
+import type { UsbPipe } from '../core/io/usb-pipe';
 import { describeImage, readImage, type FirmwareImage } from '../core/image/index';
 import { runJob } from '../core/job/run-job';
 import type { Driver } from '../core/job/driver-api';
@@ -47,6 +48,8 @@ export interface ApiDeps {
     selector: DeviceSelector,
     opts: { clock: Clock; serialDefaults?: SerialDefaults; expectedPortCount?: number },
   ) => Promise<ByteStream>;
+  /** For drivers whose meta says link 'usb'. */
+  openUsbLink: (selector: DeviceSelector, opts: { clock: Clock }) => Promise<UsbPipe>;
   locks: JobLocks;
   appVersion: string;
   /** Minimum gap between progress events sent to the page; 40 ms = 25 per second. */
@@ -291,15 +294,22 @@ export function createApi(deps: ApiDeps): FlasherApi {
           image = applySerial(fw.image, recipeRules.serialRule(serialRule), serial.reservation.value);
           audit({ programmedSha256: describeImage(image).sha256 });
         }
-        const stream = await deps.openLink(spec.device, {
-          clock: deps.clock,
-          ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
-          ...(spec.expectedPortCount === undefined ? {} : { expectedPortCount: spec.expectedPortCount }),
-        });
+        // A serial driver gets a ByteStream, a USB driver a UsbPipe; everything else is the same.
+        const link: { usb: UsbPipe } | { stream: ByteStream } =
+          entry.meta.link === 'usb'
+            ? { usb: await deps.openUsbLink(spec.device, { clock: deps.clock }) }
+            : {
+                stream: await deps.openLink(spec.device, {
+                  clock: deps.clock,
+                  ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
+                  ...(spec.expectedPortCount === undefined ? {} : { expectedPortCount: spec.expectedPortCount }),
+                }),
+              };
         try {
           const { createDriver } = await entry.load();
           const created = createDriver({
-            stream,
+            // A USB driver's createDriver takes { usb } in place of { stream } (drivers/usb-types.ts).
+            ...(link as { stream: ByteStream }),
             clock: deps.clock,
             log: (level, message) => track({ type: 'log', level, message }),
             signal: controller.signal,
@@ -321,7 +331,7 @@ export function createApi(deps: ApiDeps): FlasherApi {
           });
           return serial ? { ...report, serial: serial.text } : report;
         } finally {
-          await stream.close().catch(() => {});
+          await ('usb' in link ? link.usb : link.stream).close().catch(() => {});
         }
       } catch (err) {
         const error = jobError(err, controller.signal);

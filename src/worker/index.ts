@@ -1,5 +1,5 @@
 import { expose } from 'comlink';
-import { openLink } from '../transports/index';
+import { openLink, openUsbLink } from '../transports/index';
 import type { FlasherApi } from '../shared/api';
 import { createApi } from './api';
 import { createWorkerClock } from './clock';
@@ -17,6 +17,7 @@ const api: FlasherWorkerApi = createApi({
   clock: createWorkerClock(),
   now: () => Date.now(),
   openLink,
+  openUsbLink,
   locks: 'locks' in navigator && navigator.locks ? webLocks(navigator.locks) : localLocks(),
   appVersion: typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : 'dev',
 });

@@ -8,6 +8,7 @@ import type { JobEvent } from '../../src/shared/events';
 import { beginJob, listJobs } from '../../src/worker/storage/audit-log';
 import { openFlasherDb } from '../../src/worker/storage/db';
 import type { JobLocks } from '../../src/worker/sessions';
+import { createImage, writeImage } from '../../src/core/image/index';
 import { buffer, connectApi, makeHex, ok } from './helpers';
 
 const closers: (() => void)[] = [];
@@ -97,6 +98,26 @@ describe('worker API over comlink', () => {
     });
     const [entry] = ok(await api.listFirmware());
     expect(entry).toMatchObject({ fileSha256: summary.fileSha256, name: 'app.hex', useCount: 1 });
+  });
+
+  it('flashes a virtual USB DfuSe device (an STM32F4 in its ROM bootloader) through the same API', async () => {
+    const { api } = setup();
+    const data = new Uint8Array(20_000).map((_, i) => (i * 31) & 0xff);
+    const hex = writeImage(createImage('bin', [{ memory: 'flash', address: 0x0800_0000, data }]), 'hex');
+    const summary = ok(await api.inspect({ name: 'stm32.hex', bytes: buffer(hex) }));
+    const report = ok(
+      await api.flash(
+        spec(summary.fileSha256, {
+          driverId: 'usb-dfu',
+          targetId: 'stm32f40x',
+          device: { kind: 'virtual', driverId: 'usb-dfu', targetId: 'stm32f40x' },
+          deviceLabel: 'STM32F4 DfuSe (virtual)',
+        }),
+        proxy(() => {}),
+      ),
+    );
+    expect(report).toMatchObject({ verified: true, bytesVerified: report.bytesWritten });
+    expect(report.bytesWritten).toBeGreaterThanOrEqual(20_000);
   });
 
   it('records a link fault as a failed job with the error', async () => {

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { expose, wrap, type Remote } from 'comlink';
 import { createImage, writeImage } from '../../src/core/image/index';
-import { openLink } from '../../src/transports/index';
+import { openLink, openUsbLink } from '../../src/transports/index';
 import { systemClock } from '../../src/transports/clock';
 import type { FlasherApi } from '../../src/shared/api';
 import type { Result } from '../../src/shared/errors';
@@ -26,6 +26,7 @@ export function connectApi(overrides: Partial<ApiDeps> = {}, dbName = freshDbNam
     clock: systemClock,
     now: () => Date.now(),
     openLink,
+    openUsbLink,
     locks: localLocks(),
     appVersion: 'test',
     ...overrides,
