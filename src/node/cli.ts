@@ -30,7 +30,7 @@ const USAGE = `webprog — firmware programmer (headless CLI on the same engine 
   webprog simulate DRIVER|PART [--part P] [--variant V] [--flash-size 4MB]   prints "PTY <path>", serves until SIGINT/SIGTERM
                 (a PART such as esp32 picks the driver that has it: "webprog simulate esp32 --flash-size 4MB")
   webprog info FILE [--json]
-  webprog convert IN OUT --to bin|hex [--fill 0xFF]
+  webprog convert IN OUT --to bin|hex|srec|uf2 [--fill 0xFF] [--family ID]   (a bin spans lowest to highest address)
   webprog drivers
 
 Drivers: ${DRIVERS.map((d) => d.meta.id).join(', ')}
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       length: { type: 'string' },
       to: { type: 'string' },
       fill: { type: 'string' },
+      family: { type: 'string' },
       json: { type: 'boolean' },
       erase: { type: 'boolean' },
       'state-dir': { type: 'string' },
@@ -327,8 +328,9 @@ async function convert(flags: Flags, files: string[]): Promise<number> {
   if (files.length !== 2) throw usage('convert needs IN and OUT');
   const to = requireString(flags.to, '--to') as WriteFormat;
   const fill = optionalNumber(flags.fill, '--fill');
+  const familyId = optionalNumber(flags.family, '--family');
   const image = await loadImage(files[0]!);
-  await writeFile(files[1]!, writeImage(image, to, fill === undefined ? {} : { fill }));
+  await writeFile(files[1]!, writeImage(image, to, { ...(fill === undefined ? {} : { fill }), ...(familyId === undefined ? {} : { familyId }) }));
   return 0;
 }
 

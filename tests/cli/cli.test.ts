@@ -97,6 +97,18 @@ describe('webprog CLI', () => {
     const bin = join(dir, 'conv.bin');
     expect((await webprog('convert', hexFile, bin, '--to', 'bin')).code).toBe(0);
     expect(readFileSync(bin).equals(Buffer.from(data))).toBe(true);
+    // Through UF2 (with a family ID, padded to 256-byte pages) and S-records and back to binary.
+    const uf2 = join(dir, 'conv.uf2');
+    expect((await webprog('convert', hexFile, uf2, '--to', 'uf2', '--family', '0xe48bff56')).code).toBe(0);
+    expect(readFileSync(uf2).length).toBe(20 * 512); // 5000 bytes = 20 blocks of 256
+    const srec = join(dir, 'conv.srec');
+    expect((await webprog('convert', uf2, srec, '--to', 'srec')).code).toBe(0);
+    expect(JSON.parse((await webprog('info', '--json', srec)).stdout).format).toBe('srec');
+    const round = join(dir, 'round.bin');
+    expect((await webprog('convert', srec, round, '--to', 'bin')).code).toBe(0);
+    const bytes = readFileSync(round);
+    expect(bytes.subarray(0, 5000).equals(Buffer.from(data))).toBe(true);
+    expect(bytes.subarray(5000).every((b) => b === 0xff)).toBe(true);
   });
 
   it('explains a bad file and a missing port with exit 2', async () => {
