@@ -3,7 +3,8 @@
  *
  *  1. STK500v1, 28,068 bytes write+verify on real optiboot in simavr: webprog vs avrdude -c arduino.
  *  2. STK500v1 on the in-memory 115200 8N1 link against the protocol floor.
- *  3. Image parsing (8 MiB Intel HEX) vs nrf-intel-hex, when that bench is present.
+ *  3. Image parsing (8 MiB Intel HEX) vs nrf-intel-hex.
+ *  Then serprog vs flashrom, esp-rom vs esptool-js, stm32-usart vs stm32flash, and gang throughput.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,21 +95,31 @@ async function inMemoryVsFloor(): Promise<void> {
 }
 
 async function imageParsing(): Promise<void> {
-  let mod: { benchImage?: () => Promise<unknown> };
-  try {
-    mod = await import('./bench-image');
-  } catch {
-    console.log('\n3. image parsing: scripts/bench-image.ts not present');
-    return;
-  }
   console.log('\n3. Image parsing');
-  await mod.benchImage?.();
+  await (await import('./bench-image')).benchImage();
 }
 
+/** Every section, by name: `npm run bench -- serprog` runs one. */
+const SECTIONS: Record<string, () => Promise<void>> = {
+  stk500v1: async () => {
+    await simavrVsAvrdude();
+    await inMemoryVsFloor();
+  },
+  image: imageParsing,
+  serprog: async () => (await import('./bench-serprog')).benchSerprog(),
+  esp: async () => (await import('./bench-esp')).benchEsp(),
+  stm32: async () => (await import('./bench-stm32')).benchStm32(),
+  gang: async () => (await import('./bench-gang')).benchGang(),
+};
+
 const only = process.argv[2];
-if (!only || only === 'stk500v1') {
-  await simavrVsAvrdude();
-  await inMemoryVsFloor();
+if (only && !SECTIONS[only]) {
+  console.error(`unknown section "${only}"; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  process.exit(2);
 }
-if (!only || only === 'image') await imageParsing();
+for (const [name, run] of Object.entries(SECTIONS)) {
+  if (only && only !== name) continue;
+  console.log(`\n=== ${name} ===`);
+  await run();
+}
 process.exit(0);

@@ -1,6 +1,7 @@
 import type { DriverMeta, DriverModule, SimulatorModule } from './types';
 import { stk500v1Meta } from './stk500v1/meta';
 import { serprogMeta } from './serprog/meta';
+import { stm32UsartMeta } from './stm32-usart/meta';
 import { espRomMeta } from './esp-rom/meta';
 import { usbDfuMeta } from './usb-dfu/meta';
 
@@ -19,6 +20,7 @@ function defineDriver(meta: DriverMeta, load: DriverEntry['load'], simulator: Dr
 export const DRIVERS: readonly DriverEntry[] = [
   defineDriver(stk500v1Meta, () => import('./stk500v1/driver'), () => import('./stk500v1/simulator')),
   defineDriver(serprogMeta, () => import('./serprog/driver'), () => import('./serprog/simulator')),
+  defineDriver(stm32UsartMeta, () => import('./stm32-usart/driver'), () => import('./stm32-usart/simulator')),
   defineDriver(espRomMeta, () => import('./esp-rom/driver'), () => import('./esp-rom/simulator')),
   defineDriver(usbDfuMeta, () => import('./usb-dfu/driver'), () => import('./usb-dfu/simulator')),
 ];

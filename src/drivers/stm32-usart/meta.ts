@@ -1,0 +1,39 @@
+import { findStm32Family, STM32_FLASH_BASE, STM32_PARTS, type Stm32Family } from '../../chips/stm32';
+import type { DriverMeta } from '../types';
+
+/**
+ * The unit the job planner cuts flash into. Uniform pages up to 4 KiB are planned page by page, so an
+ * erase never touches bytes outside the block being written (skip-unchanged stays exact); sectors
+ * (F2/F4/F7/H7: 16 KiB..256 KiB) are written in 256-byte blocks and erased on first touch.
+ */
+export function planPageSize(fam: Stm32Family): number {
+  return fam.layout.kind === 'pages' && fam.layout.pageSize <= 4096 ? fam.layout.pageSize : 256;
+}
+
+/** The ROM bootloader of every STM32, reached over a UART (ST AN3155): 8E1, auto-baud on 0x7F. */
+export const stm32UsartMeta: DriverMeta = {
+  id: 'stm32-usart',
+  label: 'STM32 system bootloader over UART (AN3155, as stm32flash)',
+  link: 'serial',
+  serialDefaults: { baudRate: 115200, dataBits: 8, parity: 'even', stopBits: 1 },
+  usbFilters: [
+    { usbVendorId: 0x0483, usbProductId: 0x374b }, // ST-LINK/V2-1 virtual COM port (Nucleo boards)
+    { usbVendorId: 0x10c4, usbProductId: 0xea60 }, // SiLabs CP2102
+    { usbVendorId: 0x1a86, usbProductId: 0x7523 }, // WCH CH340
+    { usbVendorId: 0x0403, usbProductId: 0x6001 }, // FTDI FT232R
+    { usbVendorId: 0x067b, usbProductId: 0x2303 }, // Prolific PL2303
+  ],
+  capabilities: { erase: true, read: true, eeprom: false },
+  targets: STM32_PARTS.map((p) => {
+    const fam = findStm32Family(p.pid)!;
+    return {
+      id: p.id,
+      name: p.name,
+      boards: [...p.boards],
+      memories: [{ name: 'flash', base: STM32_FLASH_BASE, size: p.flashSize, pageSize: planPageSize(fam) }],
+    };
+  }),
+  // Against the simulator, which real stm32flash 0.7 drives: identify, page erase + write + verify, read, -j/-k
+  // (tests/peers/stm32flash.test.ts). No ST ROM code or silicon here yet.
+  tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },
+};
