@@ -248,7 +248,9 @@ async function withDriver<T>(flags: Flags, port: string, job: (driver: Driver, r
   const entry = findDriver(requireString(flags.driver, '--driver'));
   if (!entry) throw usage(`unknown driver "${flags.driver}" (try: ${DRIVERS.map((d) => d.meta.id).join(', ')})`);
   const baudRate = optionalNumber(flags.baud, '--baud');
-  const stream = await openSerialStream(port, baudRate ?? entry.meta.serialDefaults?.baudRate ?? 115200);
+  // The driver's line format (8E1 for STM32, 8N1 for most): a PTY accepts any, a real bootloader only its own.
+  const rate = baudRate ?? entry.meta.serialDefaults?.baudRate ?? 115200;
+  const stream = await openSerialStream(port, rate, lineFormatOf(entry.meta, rate));
   const controller = new AbortController();
   const onSignal = () => controller.abort(new FlashError('aborted', 'Interrupted.'));
   process.once('SIGINT', onSignal);

@@ -1,5 +1,6 @@
 import { SerialPort } from 'serialport';
 import type { ByteStream, ModemSignals, ReadOptions } from '../core/io/byte-stream';
+import type { LineFormat } from '../core/io/uart-link';
 import { Trigger, anySignal } from '../core/io/signal';
 import { systemClock } from '../transports/clock';
 import { FlashError } from '../shared/errors';
@@ -8,8 +9,16 @@ import { FlashError } from '../shared/errors';
  * A serial device (or PTY) as a ByteStream, through node-serialport. PTYs cannot do modem signals
  * (ENOTTY) or parity; those failures are reported to the driver, which treats them as non-fatal.
  */
-export async function openSerialStream(path: string, baudRate: number): Promise<ByteStream> {
-  const port = new SerialPort({ path, baudRate, autoOpen: false, hupcl: false });
+export async function openSerialStream(path: string, baudRate: number, format: Partial<Omit<LineFormat, 'baudRate'>> = {}): Promise<ByteStream> {
+  const port = new SerialPort({
+    path,
+    baudRate,
+    dataBits: format.dataBits ?? 8,
+    parity: format.parity ?? 'none',
+    stopBits: format.stopBits ?? 1,
+    autoOpen: false,
+    hupcl: false,
+  });
   await new Promise<void>((resolve, reject) =>
     port.open((err) =>
       err

@@ -27,6 +27,11 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
   const verify = options.verify !== false;
   const tracker = new PhaseTracker(rt);
   try {
+    if (options.skipUnchanged && options.erase) {
+      throw new FlashError('unsupported', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
+        hint: 'Choose one: skip-unchanged for quick re-flashing, or erase for a clean chip.',
+      });
+    }
     const identified = await connectAndIdentify(driver, tracker);
     tracker.enter('validate');
     if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to program.');
@@ -36,11 +41,6 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       .filter((m, i, all) => all.indexOf(m) === i)
       .flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
     const planned = blocks.reduce((n, b) => n + b.data.length, 0);
-    if (options.skipUnchanged && options.erase) {
-      throw new FlashError('unsupported', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
-        hint: 'Choose one: skip-unchanged for quick re-flashing, or erase for a clean chip.',
-      });
-    }
     if (options.skipUnchanged) {
       if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
       tracker.plan({ read: planned });
@@ -222,8 +222,12 @@ async function blockMatches(driver: Driver, block: Block, strict: boolean): Prom
     });
   }
   const actual = await driver.readBlock!(block.memory, block.address, block.data.length);
-  if (!strict) return sameBytes(block.data, actual);
-  compareBlock(block, actual);
+  if (sameBytes(block.data, actual)) return true;
+  if (!strict) return false;
+  // Read-back has no checksum on several protocols (STK500, AN3155 Read Memory): a noisy line can
+  // garble the copy, not the flash. Read once more before calling the device wrong.
+  const again = await driver.readBlock!(block.memory, block.address, block.data.length);
+  compareBlock(block, again);
   return true;
 }
 

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { FlashError } from '../../shared/errors';
+import type { JobEvent } from '../../shared/events';
+import { createImage } from '../image/memory-image';
+import { systemClock } from '../../transports/clock';
+import type { Driver } from './driver-api';
+import { runJob } from './run-job';
+
+/** A device that is just memory, with hooks to make reads lie; enough to test the loop itself. */
+function memoryDriver(opts: { corruptReads?: number } = {}) {
+  const flash = new Uint8Array(4096).fill(0xff);
+  const calls: string[] = [];
+  let corruptReads = opts.corruptReads ?? 0;
+  const driver: Driver = {
+    async connect() {
+      calls.push('connect');
+    },
+    async identify() {
+      calls.push('identify');
+      return {
+        device: { id: '00', name: 'Test part' },
+        memories: [{ name: 'flash', base: 0, size: 4096, pageSize: 64, reserved: [{ start: 3840, end: 4096, what: 'the boot block' }] }],
+      };
+    },
+    constraints: () => ({ pageSize: 64, maxBlock: 128, fill: 0xff }),
+    async writeBlock(_m, address, data) {
+      calls.push(`write ${address}+${data.length}`);
+      flash.set(data, address);
+    },
+    async readBlock(_m, address, length) {
+      calls.push(`read ${address}+${length}`);
+      const out = flash.slice(address, address + length);
+      if (corruptReads-- > 0) out[0]! ^= 0x01;
+      return out;
+    },
+    async close() {
+      calls.push('close');
+    },
+  };
+  return { driver, flash, calls };
+}
+
+const rt = (events: JobEvent[] = []) => ({ clock: systemClock, signal: new AbortController().signal, emit: (e: JobEvent) => void events.push(e) });
+const image = (length: number, address = 0) =>
+  createImage('t', [{ memory: 'flash', address, data: Uint8Array.from({ length }, (_, i) => (i * 7) & 0xff) }]);
+
+describe('runJob', () => {
+  it('pads to pages, joins pages up to maxBlock, verifies and closes', async () => {
+    const { driver, calls } = memoryDriver();
+    const report = await runJob(driver, image(200, 10), {}, rt());
+    expect(report).toMatchObject({ verified: true, bytesWritten: 256, bytesVerified: 256, bytesSkipped: 0 });
+    expect(calls).toEqual(['connect', 'identify', 'write 0+128', 'write 128+128', 'read 0+128', 'read 128+128', 'close']);
+  });
+
+  it('refuses bytes in a reserved range before writing anything', async () => {
+    const { driver, calls } = memoryDriver();
+    const err = await runJob(driver, image(64, 3800), {}, rt()).catch((e: unknown) => e);
+    expect((err as FlashError).code).toBe('image-out-of-range');
+    expect((err as FlashError).message).toContain('the boot block');
+    expect(calls.some((c) => c.startsWith('write'))).toBe(false);
+  });
+
+  it('reads a mismatching block once more before failing: a garbled copy is not a bad device', async () => {
+    const { driver } = memoryDriver({ corruptReads: 1 });
+    expect((await runJob(driver, image(128), {}, rt())).verified).toBe(true);
+    const twice = memoryDriver({ corruptReads: 2 });
+    const err = await runJob(twice.driver, image(128), {}, rt()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlashError);
+    expect((err as FlashError).code).toBe('verify-mismatch');
+    expect((err as FlashError).details).toMatchObject({ address: 0, expected: '0x00', actual: '0x01' });
+  });
+
+  it('refuses erase together with skip-unchanged before connecting', async () => {
+    const { driver, calls } = memoryDriver();
+    const err = await runJob(driver, image(64), { erase: true, skipUnchanged: true }, rt()).catch((e: unknown) => e);
+    expect((err as FlashError).code).toBe('unsupported');
+    expect(calls).toEqual(['close']);
+  });
+
+  it('reports a job without verify as not verified', async () => {
+    const { driver, calls } = memoryDriver();
+    const report = await runJob(driver, image(64), { verify: false }, rt());
+    expect(report).toMatchObject({ verified: false, bytesVerified: 0 });
+    expect(calls.some((c) => c.startsWith('read'))).toBe(false);
+  });
+});
