@@ -13,6 +13,11 @@ export function formatCount(n: number): string {
   return intf.format(n);
 }
 
+/** Whole percent done, rounded down: a job shows 100 % only once it is finished. */
+export function percent(fraction: number): number {
+  return Math.floor(fraction * 100);
+}
+
 export function formatRate(bytesPerSecond: number): string {
   return bytesPerSecond > 0 ? `${formatBytes(Math.round(bytesPerSecond))}/s` : '—';
 }

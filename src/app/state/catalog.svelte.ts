@@ -71,11 +71,30 @@ export function deviceChoices(drivers: DriverInfo[]): DeviceChoice[] {
   return [...unique.filter((c) => c.board !== null), ...unique.filter((c) => c.board === null)];
 }
 
+/** The choices of one protocol: an <optgroup> in the pickers. */
+export interface ChoiceGroup {
+  id: string;
+  label: string;
+  choices: DeviceChoice[];
+}
+
+/** Groups choices by protocol, each group where its first choice stands. */
+export function groupByDriver(choices: DeviceChoice[]): ChoiceGroup[] {
+  const byDriver = new Map<string, ChoiceGroup>();
+  for (const c of choices) {
+    const g = byDriver.get(c.driverId) ?? { id: c.driverId, label: c.driverLabel, choices: [] };
+    g.choices.push(c);
+    byDriver.set(c.driverId, g);
+  }
+  return [...byDriver.values()];
+}
+
 export class Catalog {
   #drivers = $state.raw<DriverInfo[]>([]);
   #status = $state<'loading' | 'ready' | 'error'>('loading');
   #error = $state.raw<FlashErrorInfo | null>(null);
   readonly choices = $derived(deviceChoices(this.#drivers));
+  readonly groups = $derived(groupByDriver(this.choices));
 
   get drivers(): DriverInfo[] {
     return this.#drivers;

@@ -1,37 +1,23 @@
 import type { AuditRecord } from '../../shared/api';
-import type { FlashErrorInfo } from '../../shared/errors';
+import type { Result } from '../../shared/errors';
+import { saveText } from '../download';
 import { call } from '../worker-client';
+import { WorkerList } from './worker-list.svelte';
 
 /** The audit log as the History view shows it. */
-export class HistoryState {
-  #records = $state.raw<AuditRecord[]>([]);
-  #status = $state<'idle' | 'loading' | 'ready'>('idle');
-  #error = $state.raw<FlashErrorInfo | null>(null);
+export class HistoryState extends WorkerList<AuditRecord> {
   #exporting = $state(false);
 
-  get records() {
-    return this.#records;
-  }
-  get status() {
-    return this.#status;
-  }
-  get error() {
-    return this.#error;
+  /** The jobs, newest first. */
+  get records(): AuditRecord[] {
+    return this.items;
   }
   get exporting() {
     return this.#exporting;
   }
 
-  async refresh(): Promise<void> {
-    if (this.#status === 'idle') this.#status = 'loading';
-    const result = await call((api) => api.listHistory({ limit: 500 }));
-    this.#status = 'ready';
-    if (result.ok) {
-      this.#records = result.value;
-      this.#error = null;
-    } else {
-      this.#error = result.error;
-    }
+  protected fetchAll(): Promise<Result<AuditRecord[]>> {
+    return call((api) => api.listHistory({ limit: 500 }));
   }
 
   /** Saves the whole log as a file through the browser's download. */
@@ -39,18 +25,8 @@ export class HistoryState {
     this.#exporting = true;
     try {
       const result = await call((api) => api.exportHistory(format));
-      if (!result.ok) {
-        this.#error = result.error;
-        return;
-      }
-      const url = URL.createObjectURL(new Blob([result.value.text], { type: result.value.mimeType }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = result.value.fileName;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      if (result.ok) saveText(result.value);
+      else this.fail(result.error);
     } finally {
       this.#exporting = false;
     }

@@ -4,6 +4,7 @@ import type { FlashErrorInfo } from '../../shared/errors';
 import type { JobEvent, JobPhase } from '../../shared/events';
 import type { DeviceIdentity, JobReport } from '../../shared/model';
 import { call } from '../worker-client';
+import { JobProgress } from './progress.svelte';
 
 export type JobStatus = 'idle' | 'running' | 'passed' | 'failed';
 
@@ -39,12 +40,9 @@ export function stepWord(phase: (typeof SHOWN_PHASES)[number]): string {
 
 /** One job on screen: the live state while it runs, then its result or error. */
 export class FlashJob {
+  /** Phase, bytes and speed while it runs. */
+  readonly progress = new JobProgress();
   #status = $state<JobStatus>('idle');
-  #phase = $state<JobPhase>('connect');
-  #done = $state(0);
-  #total = $state(0);
-  #rate = $state(0);
-  #etaMs = $state<number | null>(null);
   #device = $state.raw<DeviceIdentity | null>(null);
   #report = $state.raw<JobReport | null>(null);
   #error = $state.raw<FlashErrorInfo | null>(null);
@@ -60,21 +58,6 @@ export class FlashJob {
   }
   get running() {
     return this.#status === 'running';
-  }
-  get phase() {
-    return this.#phase;
-  }
-  get done() {
-    return this.#done;
-  }
-  get total() {
-    return this.#total;
-  }
-  get rate() {
-    return this.#rate;
-  }
-  get etaMs() {
-    return this.#etaMs;
   }
   get device() {
     return this.#device;
@@ -104,21 +87,10 @@ export class FlashJob {
     return this.#cancelling;
   }
 
-  /** 0..1 over the whole job: writing is the first half, verifying the second (same bytes each). */
+  /** 0..1 over the whole job (see JobProgress.fraction). */
   get overall(): number {
     if (this.#status === 'passed') return 1;
-    const part = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 0;
-    const verify = this.#spec?.options.verify !== false;
-    switch (this.#phase) {
-      case 'write':
-        return verify ? part / 2 : part;
-      case 'verify':
-        return 0.5 + part / 2;
-      case 'finish':
-        return 1;
-      default:
-        return 0;
-    }
+    return this.progress.fraction(this.#spec?.options.verify !== false);
   }
 
   /** Runs a job to its end. Resolves with the outcome; never throws. */
@@ -126,9 +98,7 @@ export class FlashJob {
     this.#spec = spec;
     this.#fileName = fileName;
     this.#status = 'running';
-    this.#phase = 'connect';
-    this.#done = this.#total = this.#rate = 0;
-    this.#etaMs = null;
+    this.progress.start();
     this.#device = null;
     this.#report = null;
     this.#error = null;
@@ -145,12 +115,12 @@ export class FlashJob {
     if (result.ok) {
       this.#report = result.value;
       this.#device = result.value.device;
-      this.#phase = 'finish';
+      this.progress.finish();
       this.#status = 'passed';
       return 'passed';
     }
     this.#error = result.error;
-    this.#failedPhase ??= this.#phase;
+    this.#failedPhase ??= this.progress.phase;
     this.#status = 'failed';
     return 'failed';
   }
@@ -173,18 +143,8 @@ export class FlashJob {
   #apply(event: JobEvent): void {
     switch (event.type) {
       case 'phase':
-        this.#phase = event.phase;
-        if (event.phase === 'write' || event.phase === 'verify') {
-          this.#done = 0;
-          this.#rate = 0;
-        }
-        break;
       case 'progress':
-        this.#phase = event.phase;
-        this.#done = event.done;
-        this.#total = event.total;
-        this.#rate = event.bytesPerSecond;
-        this.#etaMs = event.etaMs;
+        this.progress.apply(event);
         break;
       case 'identified':
         this.#device = event.device;

@@ -1,7 +1,8 @@
 import type { Recipe, RecipeDraft, SerialPoolStatus } from '../../shared/api';
-import type { FlashErrorInfo, Result } from '../../shared/errors';
-import { call } from '../worker-client';
+import type { Result } from '../../shared/errors';
 import { saveText } from '../download';
+import { call } from '../worker-client';
+import { WorkerList } from './worker-list.svelte';
 
 /**
  * Recipes as the station and the editor see them.
@@ -10,24 +11,11 @@ import { saveText } from '../download';
  * entered, this page remembers it (in memory only, never stored) until the recipe is locked again or
  * the page is reloaded, so the engineer can make several changes.
  */
-export class RecipesState {
-  #items = $state.raw<Recipe[]>([]);
-  #status = $state<'idle' | 'loading' | 'ready'>('idle');
-  #error = $state.raw<FlashErrorInfo | null>(null);
+export class RecipesState extends WorkerList<Recipe> {
   #pins = $state.raw<ReadonlyMap<string, string>>(new Map());
 
-  get items() {
-    return this.#items;
-  }
-  get status() {
-    return this.#status;
-  }
-  get error() {
-    return this.#error;
-  }
-
   find(id: string | undefined): Recipe | undefined {
-    return id === undefined ? undefined : this.#items.find((r) => r.id === id);
+    return id === undefined ? undefined : this.items.find((r) => r.id === id);
   }
 
   /** Unlocked recipes, and locked ones whose PIN was entered on this page. */
@@ -35,18 +23,15 @@ export class RecipesState {
     return !recipe.lock || this.#pins.has(recipe.id);
   }
 
-  async refresh(): Promise<void> {
-    if (this.#status === 'idle') this.#status = 'loading';
-    const result = await call((api) => api.listRecipes());
-    this.#status = 'ready';
-    this.#apply(result, (items) => (this.#items = items));
+  protected fetchAll(): Promise<Result<Recipe[]>> {
+    return call((api) => api.listRecipes());
   }
 
   /** Checks a PIN and remembers it for this page; false if it does not open the recipe. */
   async enterPin(recipeId: string, pin: string): Promise<boolean> {
     const result = await call((api) => api.checkRecipePin(recipeId, pin));
     if (!result.ok) {
-      this.#error = result.error;
+      this.fail(result.error);
       return false;
     }
     if (result.value) this.#pins = new Map(this.#pins).set(recipeId, pin);
@@ -62,7 +47,7 @@ export class RecipesState {
 
   async remove(recipeId: string): Promise<void> {
     const result = await call((api) => api.deleteRecipe(recipeId, this.#pins.get(recipeId)));
-    this.#apply(result, () => {});
+    this.settle(result);
     await this.refresh();
   }
 
@@ -92,17 +77,13 @@ export class RecipesState {
 
   async download(recipeId: string): Promise<void> {
     const result = await call((api) => api.exportRecipe(recipeId));
-    this.#apply(result, (file) => saveText(file));
+    this.settle(result, (file) => saveText(file));
   }
 
   async importFile(file: File): Promise<Recipe | null> {
     const text = await file.text();
     const result = await call((api) => api.importRecipe(text));
-    if (!result.ok) {
-      this.#error = result.error;
-      return null;
-    }
-    this.#error = null;
+    if (!this.settle(result)) return null;
     await this.refresh();
     return result.value;
   }
@@ -116,28 +97,15 @@ export class RecipesState {
     return result.ok ? result.value : null;
   }
 
-  clearError(): void {
-    this.#error = null;
-  }
-
   #replace(recipe: Recipe): void {
-    const others = this.#items.filter((r) => r.id !== recipe.id);
-    this.#items = [...others, recipe].sort((a, b) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt);
-    this.#error = null;
+    const others = this.items.filter((r) => r.id !== recipe.id);
+    this.setItems([...others, recipe].sort((a, b) => a.name.localeCompare(b.name) || a.createdAt - b.createdAt));
+    this.clearError();
   }
 
   #forgetPin(recipeId: string): void {
     const pins = new Map(this.#pins);
     pins.delete(recipeId);
     this.#pins = pins;
-  }
-
-  #apply<T>(result: Result<T>, use: (value: T) => void): void {
-    if (result.ok) {
-      use(result.value);
-      this.#error = null;
-    } else {
-      this.#error = result.error;
-    }
   }
 }

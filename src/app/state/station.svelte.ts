@@ -1,7 +1,6 @@
 import { proxy } from 'comlink';
 import type { Recipe, ScanContext, StationEvent, StationJobSpec } from '../../shared/api';
 import type { FlashErrorInfo, Result } from '../../shared/errors';
-import type { JobPhase } from '../../shared/events';
 import type { DeviceSelector } from '../../shared/model';
 import { describePort, requestSerialPort, type BrowserSupport } from '../device-access';
 import { faultSpec, FAULT_MODES, type FaultMode } from '../faults';
@@ -11,6 +10,7 @@ import { autoWorkerCount, callOn } from '../worker-client';
 import type { Catalog } from './catalog.svelte';
 import type { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
+import { JobProgress } from './progress.svelte';
 import type { RecipesState } from './recipes.svelte';
 import type { SettingsState } from './settings.svelte';
 
@@ -29,11 +29,10 @@ export class SlotState {
   readonly index: number;
   /** 1-based, as printed on the fixture. */
   readonly name: string;
+  /** The current job's phase and bytes. */
+  readonly progress = new JobProgress();
   #link = $state.raw<SlotLink>({ kind: 'virtual', fault: 'none' });
   #status = $state<SlotStatus>('idle');
-  #phase = $state<JobPhase>('connect');
-  #done = $state(0);
-  #total = $state(0);
   #serial = $state<string | null>(null);
   #deviceId = $state<string | null>(null);
   #error = $state.raw<FlashErrorInfo | null>(null);
@@ -60,9 +59,6 @@ export class SlotState {
   }
   get running() {
     return this.#status === 'running';
-  }
-  get phase() {
-    return this.#phase;
   }
   get serial() {
     return this.#serial;
@@ -96,21 +92,11 @@ export class SlotState {
     return this.#workerIndex;
   }
 
-  /** 0..1 over the whole job: writing is the first half, verifying the second. */
+  /** 0..1 over the whole job (see JobProgress.fraction). */
   get overall(): number {
     if (this.#status === 'passed') return 1;
     if (this.#status !== 'running') return 0;
-    const part = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 0;
-    switch (this.#phase) {
-      case 'write':
-        return this.#verify ? part / 2 : part;
-      case 'verify':
-        return 0.5 + part / 2;
-      case 'finish':
-        return 1;
-      default:
-        return 0;
-    }
+    return this.progress.fraction(this.#verify);
   }
 
   setLink(link: SlotLink): void {
@@ -128,8 +114,7 @@ export class SlotState {
     this.#workerIndex = workerIndex;
     this.#verify = verify;
     this.#status = 'running';
-    this.#phase = 'connect';
-    this.#done = this.#total = 0;
+    this.progress.start();
     this.#serial = null;
     this.#deviceId = null;
     this.#error = null;
@@ -143,13 +128,8 @@ export class SlotState {
         this.#serial = event.text;
         break;
       case 'phase':
-        this.#phase = event.phase;
-        if (event.phase === 'write' || event.phase === 'verify') this.#done = 0;
-        break;
       case 'progress':
-        this.#phase = event.phase;
-        this.#done = event.done;
-        this.#total = event.total;
+        this.progress.apply(event);
         break;
       case 'identified':
         this.#deviceId = event.device.id;
@@ -163,7 +143,7 @@ export class SlotState {
     this.#durationMs = performance.now() - this.#startedAt;
     if (result.ok && result.value.verified) {
       this.#status = 'passed';
-      this.#phase = 'finish';
+      this.progress.finish();
       this.#passed++;
       if (result.value.serial) this.#serial = result.value.serial;
       this.#deviceId = result.value.device.id;
