@@ -15,14 +15,14 @@ import { hostname } from 'node:os';
 import type { SerialReservation, SerialSource } from '../core/production/allocator';
 import { applySerial, parseSerialList, serialEncoding, type SerialRule } from '../core/production/serialize';
 import { hostOnPty } from './pty-host';
-import { appendAudit, JournalSerialAllocator, type AuditRecord } from './state-dir';
+import { appendAudit, countInsertion, JournalSerialAllocator, type AuditRecord } from './state-dir';
 import { openSerialStream } from './serial-stream';
 
 const USAGE = `webprog — firmware programmer (headless CLI on the same engine as the web app)
 
   webprog flash --driver ID --port TTY [--port TTY ...] [--baud N] [--part P] [--erase] [--skip-unchanged] [--no-verify] [--json]
                 [--option KEY=VALUE ...] [--address A] FILE | FILE@ADDRESS [FILE@ADDRESS ...]
-                [--state-dir DIR [--station NAME] [--serial-address A --serial-format F (--serial-start N [--serial-step S] | --serial-list CSV)
+                [--state-dir DIR [--station NAME] [--socket-life N] [--serial-address A --serial-format F (--serial-start N [--serial-step S] | --serial-list CSV)
                  [--serial-memory flash]]]      F: u16le|u16be|u32le|u32be|u64le|u64be|mac|ascii-dec:W|ascii-hex:W|bcd:W
   webprog read  --driver ID --port TTY --out FILE [--memory flash|eeprom] [--address A] [--length N] [--part P] [--baud N]
   webprog erase --driver ID --port TTY [--part P] [--baud N]
@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       erase: { type: 'boolean' },
       'state-dir': { type: 'string' },
       station: { type: 'string' },
+      'socket-life': { type: 'string' },
       'serial-address': { type: 'string' },
       'serial-start': { type: 'string' },
       'serial-step': { type: 'string' },
@@ -169,15 +170,24 @@ async function flashOne(flags: Flags, port: string, file: string, image: Firmwar
     const deviceImage = reservation && p.serial ? applySerial(image, p.serial.rule, reservation.value) : image;
     const report = await withDriver(flags, port, (driver, rt) => runJob(driver, deviceImage, jobOptions(flags), rt));
     if (reservation) await p.serial!.allocator.settle(reservation, report.verified ? 'used' : 'voided', report.verified ? undefined : 'not verified');
+    socketWear(flags, p, port, null);
     audit({ result: report.verified ? 'pass' : 'fail', deviceId: report.device.id, device: report.device.name, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}) });
     return { port, ok: report.verified, report, ...(serial ? { serial } : {}) };
   } catch (err) {
     const error = toErrorInfo(err);
     const serial = reservation?.value.toString();
     if (reservation) await p.serial!.allocator.settle(reservation, 'voided', error.message);
+    socketWear(flags, p, port, error);
     audit({ result: 'fail', error: error.message, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}) });
     return { port, ok: false, error, ...(serial ? { serial } : {}) };
   }
+}
+
+/** With --state-dir, every job counts as an insertion on its port's socket; wear warnings go to stderr. */
+function socketWear(flags: Flags, p: Production, port: string, error: ReturnType<typeof toErrorInfo> | null): void {
+  if (!p.stateDir) return;
+  const warning = countInsertion(p.stateDir, `${flags.driver}:${port}`, error, optionalNumber(flags['socket-life'], '--socket-life'));
+  if (warning) process.stderr.write(`${port}: ${warning}\n`);
 }
 
 function jobOptions(flags: Flags): JobOptions {

@@ -1,7 +1,8 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, renameSync, writeFileSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { nextSerial, type SerialAllocator, type SerialOutcome, type SerialReservation, type SerialSource } from '../core/production/allocator';
-import { FlashError } from '../shared/errors';
+import { FlashError, type ErrorCode } from '../shared/errors';
+import { insertionOutcome, newSocketRecord, recordInsertion, type SocketRecord } from '../core/production/socket';
 import { systemClock } from '../transports/clock';
 
 type JournalLine =
@@ -161,4 +162,27 @@ export interface AuditRecord {
 export function appendAudit(dir: string, record: AuditRecord): void {
   mkdirSync(dir, { recursive: true });
   appendFileSync(join(dir, 'audit.jsonl'), JSON.stringify(record) + '\n');
+}
+
+/**
+ * Counts one insertion on a socket (--state-dir/sockets.json, keyed by driver and port) and returns
+ * the wear warning due, if any. Attempts that failed for reasons not the socket's do not count.
+ */
+export function countInsertion(dir: string, socket: string, error: { code: ErrorCode; details?: Record<string, unknown> } | null, ratedLife?: number): string | null {
+  const outcome = insertionOutcome(error);
+  if (outcome === null) return null;
+  const path = join(dir, 'sockets.json');
+  let all: Record<string, SocketRecord> = {};
+  try {
+    all = JSON.parse(readFileSync(path, 'utf8')) as Record<string, SocketRecord>;
+  } catch {
+    // first use
+  }
+  const base = all[socket] ?? newSocketRecord(ratedLife);
+  const { record, warning } = recordInsertion(ratedLife === undefined ? base : { ...base, ratedLife }, outcome);
+  all[socket] = record;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path + '.tmp', JSON.stringify(all, null, 2));
+  renameSync(path + '.tmp', path);
+  return warning;
 }

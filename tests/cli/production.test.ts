@@ -57,7 +57,23 @@ describe('production: gang programming with serial numbers', () => {
     expect(audit.filter((a) => a.result === 'running')).toHaveLength(8);
     expect(audit.filter((a) => a.result === 'pass')).toHaveLength(7);
     expect(audit.find((a) => a.result === 'fail')).toMatchObject({ station: 'line-1', port: boards[5]!.path, serial: failed[0].serial });
+    // Each socket counted its insertion; the cut cable was not the socket's fault, so it does not count.
+    const sockets = JSON.parse(readFileSync(join(state, 'sockets.json'), 'utf8'));
+    expect(Object.keys(sockets)).toHaveLength(7);
+    expect(sockets[`stk500v1:${boards[5]!.path}`]).toBeUndefined();
   }, 120_000);
+
+  it('warns when a socket nears its rated life, and counts wrong parts as ID failures', async () => {
+    const b = await board();
+    const state = join(dir, 'wear');
+    const flash = (...extra: string[]) => run(TSX, [CLI, 'flash', '--driver', 'stk500v1', '--state-dir', state, '--socket-life', '3', ...extra, '--port', b.path, hexFile]);
+    expect((await flash()).stderr).not.toMatch(/rated/);
+    expect((await flash('--part', 'm168')).code).toBe(1);
+    const third = await flash();
+    expect(third.stderr).toMatch(/3 of its rated 3 insertions|past its rated life/);
+    const record = JSON.parse(readFileSync(join(state, 'sockets.json'), 'utf8'))[`stk500v1:${b.path}`];
+    expect(record).toMatchObject({ insertions: 3, idFailures: 1, contactFailures: 0, ratedLife: 3 });
+  }, 60_000);
 
   it('never reuses the number of a process killed mid-job', async () => {
     const b = await board();

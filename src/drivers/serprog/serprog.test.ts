@@ -13,7 +13,7 @@ import { createDriver } from './driver';
 import { FlashModel, type FlashModelOptions } from './flash-model';
 import { S_CMD } from './protocol';
 import { createSimulator, PROGRAMMERS, SerprogSimulator } from './simulator';
-import { insertionOutcome, newSocketRecord, recordInsertion } from './socket';
+import { insertionOutcome, newSocketRecord, recordInsertion } from '../../core/production/socket';
 import { parseTarget } from './target';
 
 const clock = systemClock;

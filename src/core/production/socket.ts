@@ -2,9 +2,10 @@ import type { ErrorCode } from '../../shared/errors';
 
 /**
  * Socket bookkeeping for offline (in-socket) programming: ZIF and pogo sockets wear out after a
- * rated number of insertions, and a rising rate of failed IDs is the first sign. The driver has no
- * storage; the app keeps one record per socket (keyed by programmer name and port) and feeds it
- * each identify() outcome through `recordInsertion`.
+ * rated number of insertions, and a rising rate of failed IDs is the first sign. Drivers have no
+ * storage: the CLI (--state-dir) and the app keep one record per socket (keyed by driver and port)
+ * and feed it each job's identify outcome through `recordInsertion`. Pogo fixtures for in-system
+ * programming wear the same way, so every driver counts.
  */
 export interface SocketRecord {
   insertions: number;
