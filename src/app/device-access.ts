@@ -34,7 +34,15 @@ const VENDORS: Record<number, string> = {
   0x067b: 'Prolific',
   0x239a: 'Adafruit',
   0x303a: 'Espressif',
+  0x0483: 'STMicroelectronics',
+  0x1209: 'pid.codes',
+  0x28e9: 'GigaDevice',
 };
+
+/** A maker's name for a USB vendor ID, or "USB vendor 0483". */
+export function vendorName(vendorId: number): string {
+  return VENDORS[vendorId] ?? `USB vendor ${hex4(vendorId)}`;
+}
 
 function hex4(n: number | undefined): string {
   return n === undefined ? '????' : n.toString(16).padStart(4, '0');
@@ -47,8 +55,10 @@ function hex4(n: number | undefined): string {
 export async function requestSerialPort(filters: { usbVendorId: number; usbProductId?: number }[]): Promise<Result<PickedPort> | null> {
   if (!('serial' in navigator)) return { ok: false, error: noSerial() };
   let port: SerialPort;
+  // Web Serial filters know only the IDs (class fields are WebUSB's).
+  const serialFilters = filters.map((f) => (f.usbProductId === undefined ? { usbVendorId: f.usbVendorId } : { usbVendorId: f.usbVendorId, usbProductId: f.usbProductId }));
   try {
-    port = await navigator.serial.requestPort(filters.length > 0 ? { filters } : {});
+    port = await navigator.serial.requestPort(serialFilters.length > 0 ? { filters: serialFilters } : {});
   } catch (err) {
     if ((err as { name?: string }).name === 'NotFoundError') return null; // picker closed
     return {
@@ -90,5 +100,70 @@ function noSerial(): FlashErrorInfo {
     code: 'unsupported',
     message: 'This browser cannot reach serial ports.',
     hint: 'Use Chrome, Edge or Opera on a computer, over https, or flash a virtual device.',
+  };
+}
+
+/** A USB device the user granted, described so the worker can find the same one (transports/index.ts openUsbLink). */
+export interface PickedUsbDevice {
+  selector: Extract<DeviceSelector, { kind: 'usb' }>;
+  /** "STM32  BOOTLOADER (0483:df11)". */
+  label: string;
+}
+
+type UsbFilterSpec = { usbVendorId: number; usbProductId?: number; classCode?: number; subclassCode?: number };
+
+/**
+ * WebUSB picker filters from a driver's `usbFilters`: each entry's IDs, and for an entry with class
+ * fields also that USB class from any maker (DriverInfo.usbFilters).
+ */
+export function webUsbFilters(filters: UsbFilterSpec[]): USBDeviceFilter[] {
+  const out: USBDeviceFilter[] = [];
+  const seen = new Set<string>();
+  const add = (f: USBDeviceFilter) => {
+    const key = JSON.stringify(f);
+    if (!seen.has(key)) seen.add(key) && out.push(f);
+  };
+  for (const f of filters) {
+    add(f.usbProductId === undefined ? { vendorId: f.usbVendorId } : { vendorId: f.usbVendorId, productId: f.usbProductId });
+    if (f.classCode !== undefined) add(f.subclassCode === undefined ? { classCode: f.classCode } : { classCode: f.classCode, subclassCode: f.subclassCode });
+  }
+  return out;
+}
+
+/**
+ * Shows the browser's USB device picker (needs a user gesture). `filters` are WebUSB filters (see
+ * webUsbFilters); resolves null when the user closes the picker without choosing.
+ */
+export async function requestUsbDevice(filters: USBDeviceFilter[]): Promise<Result<PickedUsbDevice> | null> {
+  if (!('usb' in navigator)) return { ok: false, error: noUsb() };
+  let device: USBDevice;
+  try {
+    device = await navigator.usb.requestDevice({ filters });
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NotFoundError') return null; // picker closed
+    return {
+      ok: false,
+      error: {
+        code: 'port-unavailable',
+        message: `The browser did not give access to a USB device: ${err instanceof Error ? err.message : String(err)}`,
+        hint: 'Allow USB access for this site, then connect the device again.',
+      },
+    };
+  }
+  return { ok: true, value: describeUsbDevice(device) };
+}
+
+export function describeUsbDevice(device: Pick<USBDevice, 'vendorId' | 'productId' | 'serialNumber' | 'productName'>): PickedUsbDevice {
+  const selector: PickedUsbDevice['selector'] = { kind: 'usb', vendorId: device.vendorId, productId: device.productId };
+  if (device.serialNumber) selector.serialNumber = device.serialNumber;
+  const name = device.productName?.trim() || vendorName(device.vendorId);
+  return { selector, label: `${name} (${hex4(device.vendorId)}:${hex4(device.productId)})` };
+}
+
+function noUsb(): FlashErrorInfo {
+  return {
+    code: 'unsupported',
+    message: 'This browser cannot reach USB devices.',
+    hint: 'Use Chrome, Edge or Opera on a computer, over https, or a virtual device.',
   };
 }

@@ -56,6 +56,8 @@ export interface JobSpec {
    * user picked one. The worker refuses to guess if it sees a different number (see transports/index.ts).
    */
   expectedPortCount?: number;
+  /** Driver options by name (DriverContext.options), e.g. esp-rom `reset=none` for a chip already in its loader. */
+  driverOptions?: Record<string, string>;
 }
 
 /** A job in the audit log. `passed` means written and read back equal. */
@@ -124,7 +126,7 @@ export interface FirmwareEntry {
 export interface Settings {
   /** The device choice key the page used last (board + connection). */
   lastDeviceKey?: string;
-  lastConnection?: 'virtual' | 'serial';
+  lastConnection?: 'virtual' | 'serial' | 'usb';
   /** The serial port used last, to find it again among the granted ports without a picker. */
   lastPort?: { usbVendorId?: number; usbProductId?: number; index: number };
   /** The firmware flashed last, offered again after a reload. */
@@ -303,6 +305,68 @@ export interface MesStatus {
   delivered: number;
 }
 
+// Image inspector
+
+/** The inspector holds two images: the one inspected, and optionally a reference to compare it with. */
+export type InspectorSlot = 'primary' | 'reference';
+
+/** Where the inspector takes an image from: a file (its bytes transferred) or the firmware library. */
+export type ImageSource = { file: FirmwareFile } | { fileSha256: string };
+
+/** An image as the inspector shows it: the summary plus checksums per segment and of the file. */
+export interface InspectedImage {
+  slot: InspectorSlot;
+  summary: ImageSummary;
+  /** CRC-32 (zlib) of each segment's bytes, in `summary.segments` order, 8 hex digits. */
+  segmentCrc32: string[];
+  /** CRC-32 of the file itself, what `crc32 file` prints. */
+  fileCrc32: string;
+}
+
+/** What a byte in a `BytePage` is, compared with the reference image (when one is loaded). */
+export const BYTE_MARK = { hole: 0, data: 1, changed: 2, added: 3, removed: 4 } as const;
+export type ByteMark = (typeof BYTE_MARK)[keyof typeof BYTE_MARK];
+
+/** A window of the primary image's memory for the hex view; at most `MAX_PAGE_BYTES` at a time. */
+export interface BytePage {
+  memory: string;
+  address: number;
+  /** The primary image's bytes; 0 where it has none. */
+  bytes: Uint8Array;
+  /** One `ByteMark` per byte. Without a reference every byte is 'hole' or 'data'. */
+  marks: Uint8Array;
+  /** The reference image's bytes over the same window (0 in its holes), or null without a reference. */
+  reference: Uint8Array | null;
+  /** The nearest window of the same length after (before) this one holding data in either image, or null. */
+  next: number | null;
+  prev: number | null;
+}
+
+export const MAX_PAGE_BYTES = 4096;
+
+/** A run of bytes `[start, end)` that differs between the two images (see core/image/diff.ts). */
+export interface DiffRange {
+  memory: string;
+  start: number;
+  end: number;
+  /** changed: both have bytes there, unequal; added: only the primary has; removed: only the reference has. */
+  kind: 'changed' | 'added' | 'removed';
+}
+
+/** How the primary image differs from the reference. Counts are exact; `ranges` may be the first part only. */
+export interface ImageDiffSummary {
+  primarySha256: string;
+  referenceSha256: string;
+  changed: { ranges: number; bytes: number };
+  added: { ranges: number; bytes: number };
+  removed: { ranges: number; bytes: number };
+  /** Bytes both images have, with equal values. */
+  same: number;
+  /** In memory then address order; `totalRanges` says how many exist (step through all with `findDifference`). */
+  ranges: DiffRange[];
+  totalRanges: number;
+}
+
 export interface FlasherApi {
   /** Every protocol in the registry, as pure metadata (no driver code is loaded). */
   listDrivers(): Promise<Result<DriverInfo[]>>;
@@ -366,4 +430,56 @@ export interface FlasherApi {
   mesStatus(): Promise<Result<MesStatus>>;
   /** Tries to deliver every waiting record now instead of at its backoff time. */
   retryMes(): Promise<Result<MesStatus>>;
+
+  // Image inspector (everything heavy stays in the worker; the page asks for what it shows)
+
+  /** Parses an image into an inspector slot (replacing what was there); it is kept until replaced or closed. */
+  openImage(slot: InspectorSlot, source: ImageSource): Promise<Result<InspectedImage>>;
+  closeImage(slot: InspectorSlot): Promise<Result<boolean>>;
+  /** Bytes of the primary image's `memory` over `[address, address + length)`, marked against the reference. */
+  readImageBytes(request: { memory: string; address: number; length: number }): Promise<Result<BytePage>>;
+  /** Diffs the primary image against the reference; fails when either slot is empty. */
+  diffImages(): Promise<Result<ImageDiffSummary>>;
+  /** The next difference starting after `address` (direction 1) or the last starting before it (-1), across memories. */
+  findDifference(from: { memory: string; address: number }, direction: 1 | -1): Promise<Result<DiffRange | null>>;
+
+  // ESP Web Tools manifests (a vendor's "install" link)
+
+  /** Reads a manifest from its URL (same-origin or CORS) or from picked files, and keeps it for `install`. */
+  loadManifest(source: ManifestSource): Promise<Result<ManifestSummary>>;
+  /**
+   * Installs a loaded manifest (named by `spec.firmware.fileSha256` = its `manifestSha256`) in one
+   * session: connect, identify the chip, pick the build for it, write its parts, verify. Recorded in
+   * History like a flash job.
+   */
+  install(spec: JobSpec, onEvent: (event: JobEvent) => void): Promise<Result<InstallReport>>;
+}
+
+/** Where a manifest comes from: a URL (its parts are fetched beside it), or files the user picked. */
+export type ManifestSource =
+  | { kind: 'url'; url: string }
+  /** The manifest file and its part files; parts are matched by path, else by file name. */
+  | { kind: 'files'; manifest: FirmwareFile; parts: FirmwareFile[] };
+
+/** A manifest as the install screen shows it. */
+export interface ManifestSummary {
+  /** SHA-256 of the manifest file: how `install` names it, and the "file" in History. */
+  manifestSha256: string;
+  name: string;
+  version?: string;
+  /** The vendor's release notes, when the manifest has them ("whats_new"). */
+  whatsNew?: string;
+  /** The manifest URL, or the file name. */
+  source: string;
+  builds: {
+    chipFamily: string;
+    parts: { path: string; offset: number }[];
+    /** Part paths neither picked as files nor fetchable (no URL): this build cannot be installed as is. */
+    missing: string[];
+  }[];
+}
+
+export interface InstallReport extends JobReport {
+  /** The build that was written: the chip family, its parts, and the SHA-256 of the assembled image. */
+  build: { chipFamily: string; parts: { path: string; offset: number; size: number }[]; imageSha256: string; imageBytes: number };
 }

@@ -41,7 +41,18 @@ export interface DriverInfo {
   label: string;
   link: LinkKind;
   serialDefaults?: SerialDefaults;
-  usbFilters?: { usbVendorId: number; usbProductId?: number }[];
+  /**
+   * USB ids the device pickers offer. `classCode`/`subclassCode` (WebUSB only) also offer every device
+   * of that USB class (the device's or one of its interfaces'), whatever its maker: DFU devices come
+   * from many vendors, so the DFU class (0xFE/0x01) is listed beside the best-known IDs.
+   */
+  usbFilters?: { usbVendorId: number; usbProductId?: number; classCode?: number; subclassCode?: number }[];
+  /**
+   * Serial devices that re-enumerate when reset into their loader (a chip's own USB port): the USB IDs
+   * they come back with, so the worker can find the port again without a picker, and the driver options
+   * for the session on that port (the device is already in its loader, so no second reset).
+   */
+  reenumerates?: { usbVendorId: number; usbProductIds: number[]; options: Record<string, string> };
   capabilities: { erase: boolean; read: boolean; eeprom: boolean };
   targets: TargetInfo[];
   /** flashrom-style per-operation test status, for the README table and the picker. */
@@ -49,7 +60,8 @@ export interface DriverInfo {
 }
 
 export type DeviceSelector =
-  | { kind: 'virtual'; driverId: string; targetId?: string; fault?: FaultSpec }
+  /** `variant`: the simulator's, e.g. usb-dfu 'runtime' (an application that detaches into DFU mode). */
+  | { kind: 'virtual'; driverId: string; targetId?: string; fault?: FaultSpec; variant?: string }
   | { kind: 'serial'; usbVendorId?: number; usbProductId?: number; index: number }
   | { kind: 'usb'; vendorId: number; productId: number; serialNumber?: string };
 

@@ -5,9 +5,11 @@ import type { DeviceSelector, SerialDefaults } from '../shared/model';
 import type { UsbPipe } from '../core/io/usb-pipe';
 import { openVirtualDevice, openVirtualUsbDevice } from './virtual';
 import { openUsbDevice } from './web-usb';
+import { rememberOpenedPort, rememberUsbDevice } from './reacquire';
 import { openSerialPort, type SerialPortLike } from './web-serial';
 
 export { openSerialPort, type SerialPortLike, type SerialLineOptions } from './web-serial';
+export { reacquireSerialPort, reopenUsbLink } from './reacquire';
 
 /**
  * Device hand-off between the page and the worker.
@@ -45,6 +47,7 @@ export async function openLink(selector: DeviceSelector, opts: LinkOptions): Pro
         clock: opts.clock,
         ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
         ...(selector.fault === undefined ? {} : { fault: selector.fault }),
+        ...(selector.variant === undefined ? {} : { variant: selector.variant }),
       });
       return device.stream;
     }
@@ -69,6 +72,7 @@ export async function openUsbLink(selector: DeviceSelector, opts: { clock: Clock
       clock: opts.clock,
       ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
       ...(selector.fault === undefined ? {} : { fault: selector.fault }),
+      ...(selector.variant === undefined ? {} : { variant: selector.variant }),
     });
     return device.usb;
   }
@@ -91,7 +95,9 @@ export async function openUsbLink(selector: DeviceSelector, opts: { clock: Clock
       hint: matches.length === 0 ? 'Plug it back in (in its bootloader mode) and choose it again.' : 'Connect one at a time, or choose the device again.',
     });
   }
-  return openUsbDevice(matches[0]!, { clock: opts.clock });
+  const pipe = await openUsbDevice(matches[0]!, { clock: opts.clock });
+  rememberUsbDevice(pipe, matches[0]!);
+  return pipe;
 }
 
 async function openGrantedSerialPort(
@@ -123,7 +129,7 @@ async function openGrantedSerialPort(
     });
   }
   const d = opts.serialDefaults;
-  return openSerialPort(
+  const stream = await openSerialPort(
     port,
     {
       baudRate: d?.baudRate ?? 115200,
@@ -134,6 +140,8 @@ async function openGrantedSerialPort(
     },
     opts.clock,
   );
+  rememberOpenedPort(stream, port, ports);
+  return stream;
 }
 
 function workerSerial(): { getPorts(): Promise<SerialPortLike[]> } | undefined {

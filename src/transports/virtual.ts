@@ -39,6 +39,24 @@ export interface VirtualUsbDevice {
   simulator: UsbSimulator;
 }
 
+/** Each virtual USB pipe's device, so a re-enumeration (a DFU detach) finds the same simulator again. */
+const virtualUsb = new WeakMap<UsbPipe, { simulator: UsbSimulator; fault?: FaultSpec }>();
+
+/** The simulator behind a pipe opened by `openVirtualUsbDevice` (or re-opened from it), else undefined. */
+export function virtualUsbSimulator(pipe: UsbPipe): { simulator: UsbSimulator; fault?: FaultSpec } | undefined {
+  return virtualUsb.get(pipe);
+}
+
+/** A new pipe to the same simulated device, once it is back on the bus; throws while it is away. */
+export function reattachVirtualUsb(previous: UsbPipe, clock: Clock): UsbPipe {
+  const known = virtualUsb.get(previous);
+  if (!known) throw new FlashError('internal', 'Not a virtual USB device.');
+  const pipe = createUsbPipe(known.simulator, clock);
+  const usb = known.fault ? withUsbFaults(pipe, known.fault, clock) : pipe;
+  virtualUsb.set(usb, known);
+  return usb;
+}
+
 /** A built-in USB demo device: the driver's simulator on an in-memory full-speed bus. */
 export async function openVirtualUsbDevice(
   driverId: string,
@@ -50,5 +68,7 @@ export async function openVirtualUsbDevice(
   const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
   if (!isUsbSimulator(simulator)) throw new FlashError('unsupported', `${entry.meta.label} is not a USB device.`);
   const pipe = createUsbPipe(simulator, opts.clock);
-  return { usb: opts.fault ? withUsbFaults(pipe, opts.fault, opts.clock) : pipe, simulator };
+  const usb = opts.fault ? withUsbFaults(pipe, opts.fault, opts.clock) : pipe;
+  virtualUsb.set(usb, { simulator, ...(opts.fault ? { fault: opts.fault } : {}) });
+  return { usb, simulator };
 }

@@ -22,9 +22,12 @@ import type {
   StationJobSpec,
   StationReport,
 } from '../shared/api';
-import { FlashError, toErrorInfo, type FlashErrorInfo, type Result } from '../shared/errors';
+import { FlashError, isFlashError, toErrorInfo, type FlashErrorInfo, type Result } from '../shared/errors';
 import type { JobEvent, JobPhase } from '../shared/events';
-import type { DeviceSelector, JobReport, SerialDefaults } from '../shared/model';
+import type { DeviceSelector, DriverInfo, JobReport, SerialDefaults } from '../shared/model';
+import type { UsbMatch } from '../transports/reacquire';
+import { ManifestStore, type FetchFile, type InstallPlan } from './manifests';
+import { Inspector } from './inspector';
 import { Monitors } from './monitors';
 import { MesQueue, type MesQueueDeps } from './production/mes-queue';
 import * as recipeRules from './production/recipes';
@@ -50,6 +53,22 @@ export interface ApiDeps {
   ) => Promise<ByteStream>;
   /** For drivers whose meta says link 'usb'. */
   openUsbLink: (selector: DeviceSelector, opts: { clock: Clock }) => Promise<UsbPipe>;
+  /**
+   * Opens a USB device again after it re-enumerated (a DFU detach); without it a USB driver asks the
+   * user to connect the device again. transports/reacquire.ts reopenUsbLink.
+   */
+  reopenUsbLink?: (previous: UsbPipe, match: UsbMatch, opts: { clock: Clock; signal?: AbortSignal }) => Promise<UsbPipe>;
+  /**
+   * Finds a serial port again after the device re-enumerated on reset (DriverInfo.reenumerates), or null
+   * (then the page asks the user to pick it once). transports/reacquire.ts reacquireSerialPort.
+   */
+  reacquireSerialPort?: (
+    lost: ByteStream,
+    ids: { usbVendorId: number; usbProductIds: readonly number[] },
+    opts: { clock: Clock; signal?: AbortSignal },
+  ) => Promise<{ selector: Extract<DeviceSelector, { kind: 'serial' }>; expectedPortCount: number } | null>;
+  /** Downloads manifests and their parts; the platform's fetch by default. */
+  fetchFile?: FetchFile;
   locks: JobLocks;
   appVersion: string;
   /** Minimum gap between progress events sent to the page; 40 ms = 25 per second. */
@@ -108,7 +127,8 @@ export function createApi(deps: ApiDeps): FlasherApi {
     while (loaded.size > CACHE_LIMIT) loaded.delete(loaded.keys().next().value!);
   };
 
-  const load = async (file: FirmwareFile): Promise<LoadedFirmware> => {
+  /** Parses a file; `keep` puts it in the cache `flash` reads from (the inspector's files stay out of it). */
+  const load = async (file: FirmwareFile, keep = true): Promise<LoadedFirmware> => {
     if (!(file.bytes instanceof ArrayBuffer)) throw new FlashError('bad-image', 'No file content was received.');
     const bytes = new Uint8Array(file.bytes);
     const fileSha256 = await sha256Hex(bytes);
@@ -127,7 +147,7 @@ export function createApi(deps: ApiDeps): FlasherApi {
     if (d.entry !== undefined) summary.entry = d.entry;
     if (d.meta !== undefined) summary.meta = d.meta;
     const fw = { summary, image, bytes: file.bytes };
-    remember(fw);
+    if (keep) remember(fw);
     return fw;
   };
 
@@ -139,6 +159,40 @@ export function createApi(deps: ApiDeps): FlasherApi {
     if (!stored) throw library.notInLibrary(fileSha256);
     return load({ name: stored.entry.name, bytes: stored.bytes });
   };
+
+  const manifests = new ManifestStore(deps.fetchFile);
+
+  /**
+   * After a failed attempt on a serial port: the port the device came back on, when the failure was its
+   * own USB port re-enumerating (DriverInfo.reenumerates) before anything was written; otherwise null.
+   * When it does not come back by itself, the error asks for one step: pick the port again.
+   */
+  const reacquire = async (failure: unknown, lost: ByteStream, device: DeviceSelector, meta: DriverInfo, phase: JobPhase, signal: AbortSignal) => {
+    const ids = meta.reenumerates;
+    if (!ids || device.kind !== 'serial' || device.usbVendorId !== ids.usbVendorId) return null;
+    if (!isFlashError(failure, 'device-lost') || (phase !== 'connect' && phase !== 'identify') || signal.aborted) return null;
+    const found = deps.reacquireSerialPort ? await deps.reacquireSerialPort(lost, ids, { clock: deps.clock, signal }).catch(() => null) : null;
+    if (found) return found;
+    throw new FlashError('port-unavailable', 'The board restarted in download mode as a new USB device, which this page may not use yet.', {
+      hint: 'Choose the port again (the board now waits in download mode), then start again.',
+      details: {
+        reason: 'reenumerated',
+        usbVendorId: ids.usbVendorId,
+        options: Object.entries(ids.options).map(([k, v]) => `${k}=${v}`).join(','),
+      },
+    });
+  };
+
+  const inspector = new Inspector({
+    parse: (file) => load(file, false),
+    fromLibrary: async (fileSha256) => {
+      const cached = loaded.get(fileSha256);
+      if (cached) return cached;
+      const stored = await library.getFirmware(await deps.db(), fileSha256);
+      if (!stored) throw library.notInLibrary(fileSha256);
+      return load({ name: stored.entry.name, bytes: stored.bytes }, false);
+    },
+  });
 
   /** Marks jobs whose tab went away as interrupted. Records newer than the lock snapshot are left alone. */
   let reconciledSerials: Promise<void> | null = null;
@@ -155,6 +209,7 @@ export function createApi(deps: ApiDeps): FlasherApi {
     onEvent: (event: StationEvent) => void,
     prod?: ProductionRun,
     progressIntervalMs = deps.progressIntervalMs ?? 40,
+    late?: InstallPlan,
   ): Promise<StationReport> => {
     const controller = sessions.start(spec.jobId);
     if (!controller) throw new FlashError('internal', `Job ${spec.jobId} is already running.`);
@@ -171,9 +226,10 @@ export function createApi(deps: ApiDeps): FlasherApi {
     try {
       const entry = findDriver(spec.driverId);
       if (!entry) throw new FlashError('unsupported', `No programmer called "${spec.driverId}".`);
-      const fw = await firmwareFor(spec.firmware.fileSha256);
+      // An install's image is bound once the chip is known (manifests.ts); a flash's is the file's.
+      const fw = late ? late.firmware : await firmwareFor(spec.firmware.fileSha256);
       const db = await deps.db();
-      if (spec.keepInLibrary) {
+      if (spec.keepInLibrary && !late) {
         try {
           await library.saveFirmware(db, entryFrom(fw.summary, deps.now()), fw.bytes, { used: deps.now() });
         } catch (err) {
@@ -294,44 +350,75 @@ export function createApi(deps: ApiDeps): FlasherApi {
           image = applySerial(fw.image, recipeRules.serialRule(serialRule), serial.reservation.value);
           audit({ programmedSha256: describeImage(image).sha256 });
         }
-        // A serial driver gets a ByteStream, a USB driver a UsbPipe; everything else is the same.
-        const link: { usb: UsbPipe } | { stream: ByteStream } =
-          entry.meta.link === 'usb'
-            ? { usb: await deps.openUsbLink(spec.device, { clock: deps.clock }) }
-            : {
-                stream: await deps.openLink(spec.device, {
-                  clock: deps.clock,
-                  ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
-                  ...(spec.expectedPortCount === undefined ? {} : { expectedPortCount: spec.expectedPortCount }),
-                }),
-              };
-        try {
-          const { createDriver } = await entry.load();
-          const created = createDriver({
-            // A USB driver's createDriver takes { usb } in place of { stream } (drivers/usb-types.ts).
-            ...(link as { stream: ByteStream }),
-            clock: deps.clock,
-            log: (level, message) => track({ type: 'log', level, message }),
-            signal: controller.signal,
-            ...(spec.targetId === undefined ? {} : { targetId: spec.targetId }),
-            ...(spec.baudRate === undefined ? {} : { baudRate: spec.baudRate }),
-          });
-          const expected = prod?.recipe.expectedDeviceId;
-          const driver = expected ? expectingDevice(created, expected) : created;
-          const report = await runJob(driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
-          await settle(report.verified, report.verified ? undefined : 'written but not verified');
-          await finish({
-            status: 'passed',
-            deviceId: report.device.id,
-            deviceName: report.device.name,
-            ...(report.device.bootloader ? { bootloader: report.device.bootloader } : {}),
-            bytesWritten: report.bytesWritten,
-            bytesVerified: report.bytesVerified,
-            verified: report.verified,
-          });
-          return serial ? { ...report, serial: serial.text } : report;
-        } finally {
-          await ('usb' in link ? link.usb : link.stream).close().catch(() => {});
+        // A serial port that re-enumerated during connect (a chip's own USB port) is found again once.
+        let device = spec.device;
+        let expectedPortCount = spec.expectedPortCount;
+        let driverOptions = spec.driverOptions;
+        for (let attempt = 1; ; attempt++) {
+          // A serial driver gets a ByteStream, a USB driver a UsbPipe; everything else is the same.
+          const link: { usb: UsbPipe } | { stream: ByteStream } =
+            entry.meta.link === 'usb'
+              ? { usb: await deps.openUsbLink(device, { clock: deps.clock }) }
+              : {
+                  stream: await deps.openLink(device, {
+                    clock: deps.clock,
+                    ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
+                    ...(expectedPortCount === undefined ? {} : { expectedPortCount }),
+                  }),
+                };
+          // Pipes to the device after it re-enumerated (a DFU detach), closed with the link.
+          const reopened: UsbPipe[] = [];
+          let failure: unknown;
+          try {
+            const { createDriver } = await entry.load();
+            const reopenUsb = deps.reopenUsbLink;
+            const created = createDriver({
+              // A USB driver's createDriver takes { usb } in place of { stream } (drivers/usb-types.ts).
+              ...(link as { stream: ByteStream }),
+              clock: deps.clock,
+              log: (level, message) => track({ type: 'log', level, message }),
+              signal: controller.signal,
+              ...(spec.targetId === undefined ? {} : { targetId: spec.targetId }),
+              ...(spec.baudRate === undefined ? {} : { baudRate: spec.baudRate }),
+              ...(driverOptions ? { options: driverOptions } : {}),
+              // UsbDriverContext.reopen: the device is found again by getDevices(), no second prompt.
+              ...('usb' in link && reopenUsb
+                ? {
+                    reopen: async (match: UsbMatch) => {
+                      const pipe = await reopenUsb(reopened.at(-1) ?? link.usb, match, { clock: deps.clock, signal: controller.signal });
+                      reopened.push(pipe);
+                      return pipe;
+                    },
+                  }
+                : {}),
+            });
+            const expected = prod?.recipe.expectedDeviceId;
+            const checked = expected ? expectingDevice(created, expected) : created;
+            const driver = late ? late.wrap(checked, { audit, log: track, signal: controller.signal }) : checked;
+            const report = await runJob(driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
+            await settle(report.verified, report.verified ? undefined : 'written but not verified');
+            await finish({
+              status: 'passed',
+              deviceId: report.device.id,
+              deviceName: report.device.name,
+              ...(report.device.bootloader ? { bootloader: report.device.bootloader } : {}),
+              bytesWritten: report.bytesWritten,
+              bytesVerified: report.bytesVerified,
+              verified: report.verified,
+            });
+            return serial ? { ...report, serial: serial.text } : report;
+          } catch (err) {
+            failure = err;
+          } finally {
+            for (const pipe of reopened) await pipe.close().catch(() => {});
+            await ('usb' in link ? link.usb : link.stream).close().catch(() => {});
+          }
+          const again = attempt === 1 && 'stream' in link ? await reacquire(failure, link.stream, device, entry.meta, phase, controller.signal) : null;
+          if (!again) throw failure;
+          track({ type: 'log', level: 'info', message: 'The board came back as a new USB device in download mode: continuing on it.' });
+          device = again.selector;
+          expectedPortCount = again.expectedPortCount;
+          driverOptions = { ...driverOptions, ...entry.meta.reenumerates?.options };
         }
       } catch (err) {
         const error = jobError(err, controller.signal);
@@ -572,6 +659,27 @@ export function createApi(deps: ApiDeps): FlasherApi {
         const db = await deps.db();
         await mes.retryNow();
         return mes.status((await settings.getSettings(db)).mesUrl?.trim() || null);
+      }),
+
+    openImage: (slot, source) => guard(() => inspector.open(slot, source)),
+
+    closeImage: (slot) => guard(async () => inspector.close(slot)),
+
+    readImageBytes: (request) => guard(async () => inspector.read(request)),
+
+    diffImages: () => guard(async () => inspector.diff()),
+
+    findDifference: (from, direction) => guard(async () => inspector.step(from, direction)),
+
+    loadManifest: (source) => guard(() => manifests.load(source)),
+
+    install: (spec, onEvent) =>
+      guard(async () => {
+        const plan = manifests.plan(manifests.get(String(spec?.firmware?.fileSha256 ?? '')));
+        const { serial: _none, ...report } = await flash({ ...spec, keepInLibrary: false }, onEvent as (event: StationEvent) => void, undefined, undefined, plan);
+        const build = plan.build();
+        if (!build) throw new FlashError('internal', 'The install finished without choosing a build.');
+        return { ...report, build };
       }),
   };
 

@@ -1,5 +1,5 @@
 import { expose } from 'comlink';
-import { openLink, openUsbLink } from '../transports/index';
+import { openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../transports/index';
 import type { FlasherApi } from '../shared/api';
 import { createApi } from './api';
 import { createWorkerClock } from './clock';
@@ -18,6 +18,8 @@ const api: FlasherWorkerApi = createApi({
   now: () => Date.now(),
   openLink,
   openUsbLink,
+  reopenUsbLink,
+  reacquireSerialPort,
   locks: 'locks' in navigator && navigator.locks ? webLocks(navigator.locks) : localLocks(),
   appVersion: typeof __APP_VERSION__ === 'string' ? __APP_VERSION__ : 'dev',
 });

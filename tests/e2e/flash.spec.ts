@@ -159,6 +159,32 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('offers a real USB device (WebUSB) for DFU boards, and says when the browser has no WebUSB', async () => {
+    const { page, context, errors } = browser;
+    const pickDfuBoard = async () => {
+      const value = await page.locator('#board option[value^="usb-dfu:"]').first().getAttribute('value');
+      await page.getByLabel('Board', { exact: true }).selectOption(value!);
+    };
+    await page.goto(server.origin + '/');
+    await page.locator('#board option[value^="usb-dfu:"]').first().waitFor({ state: 'attached' });
+    await pickDfuBoard();
+    const usb = page.getByRole('radio', { name: /USB device/ });
+    expect(await usb.isEnabled()).toBe(true);
+    expect(await page.getByRole('radio', { name: /USB serial port/ }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Connect…' }).waitFor();
+    await usb.check();
+    // Nothing is connected yet: the Flash button says what is missing.
+    expect(await page.locator('#flash-note').innerText()).toContain('Connect the USB device.');
+
+    await context.addInitScript(() => delete (Navigator.prototype as { usb?: unknown }).usb);
+    await page.reload();
+    await page.locator('#board option[value^="usb-dfu:"]').first().waitFor({ state: 'attached' });
+    await pickDfuBoard();
+    await page.getByText('This browser cannot reach USB devices').waitFor();
+    expect(await page.getByRole('radio', { name: /USB device/ }).isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('exports History as CSV and JSON downloads', async () => {
     const { page, errors } = browser;
     const fw = writeHexFile(`export-e2e-${Date.now()}.hex`, 1024, 4);

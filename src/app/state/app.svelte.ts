@@ -8,13 +8,14 @@ import { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
 import { LibraryState } from './library.svelte';
+import { MANIFEST_DRIVER, ManifestState } from './manifest.svelte';
 import { MonitorState } from './monitor.svelte';
 import { RecipesState } from './recipes.svelte';
 import { SettingsState } from './settings.svelte';
 import { StationState } from './station.svelte';
 
-export type Route = 'flash' | 'station' | 'recipes' | 'dashboard' | 'planner' | 'library' | 'history' | 'settings';
-const ROUTES: readonly Route[] = ['flash', 'station', 'recipes', 'dashboard', 'planner', 'library', 'history', 'settings'];
+export type Route = 'flash' | 'station' | 'recipes' | 'dashboard' | 'planner' | 'library' | 'inspector' | 'history' | 'settings';
+const ROUTES: readonly Route[] = ['flash', 'station', 'recipes', 'dashboard', 'planner', 'library', 'inspector', 'history', 'settings'];
 /** The production screens, under "Station" in the main navigation. */
 export const PRODUCTION_ROUTES: readonly Route[] = ['station', 'recipes', 'dashboard', 'planner'];
 
@@ -36,7 +37,13 @@ export class AppState {
   readonly monitor = new MonitorState();
   readonly recipes = new RecipesState();
   readonly station: StationState;
+  /** The vendor's manifest for "Install" (journey 3). */
+  readonly manifest = new ManifestState();
   #route = $state<Route>('flash');
+  /** What the Flash screen programs: a firmware file, or a manifest's build for the detected chip. */
+  #source = $state<'file' | 'manifest'>('file');
+  /** `?manifest=URL`: a vendor's install link opens straight on that manifest. */
+  readonly #manifestLink: string | null;
 
   constructor(opts: { support?: BrowserSupport; search?: string; hash?: string } = {}) {
     this.support = opts.support ?? browserSupport();
@@ -45,6 +52,22 @@ export class AppState {
     const fault = new URLSearchParams(opts.search ?? '').get('fault');
     if (isFaultMode(fault)) this.device.fault = fault;
     this.#route = routeFromHash(opts.hash ?? '');
+    this.#manifestLink = new URLSearchParams(opts.search ?? '').get('manifest');
+    if (this.#manifestLink) this.#source = 'manifest';
+  }
+
+  get source(): 'file' | 'manifest' {
+    return this.#source;
+  }
+  /** Switching to a manifest picks an ESP board (manifests describe ESP builds) unless one is chosen. */
+  set source(s: 'file' | 'manifest') {
+    if (this.job.running) return;
+    this.#source = s;
+    this.job.reset();
+    if (s === 'manifest' && this.device.choice?.driverId !== MANIFEST_DRIVER) {
+      const esp = this.catalog.choices.find((c) => c.driverId === MANIFEST_DRIVER);
+      if (esp) this.device.choiceKey = esp.key;
+    }
   }
 
   get route(): Route {
@@ -59,6 +82,12 @@ export class AppState {
     const [, settings] = await Promise.all([this.catalog.load(), this.settings.load()]);
     this.station.restore();
     if (settings.lastDeviceKey && this.catalog.find(settings.lastDeviceKey)) this.device.choiceKey = settings.lastDeviceKey;
+    if (this.#source === 'manifest') {
+      this.source = 'manifest'; // an ESP board, now that the catalog is there
+      // Someone following a vendor's install link has a real board to update: offer its port first.
+      if (this.support.serial && settings.lastConnection !== 'virtual') this.device.connection = 'serial';
+      if (this.#manifestLink) void this.manifest.fromUrl(this.#manifestLink);
+    }
     if (settings.lastConnection === 'serial' && settings.lastPort) await this.device.restorePort(settings.lastPort);
     if (settings.lastFirmwareSha256 && this.firmware.status === 'empty') {
       await this.firmware.fromLibrary(settings.lastFirmwareSha256, 'the last firmware', true);
@@ -67,6 +96,50 @@ export class AppState {
 
   get canFlash(): boolean {
     return !this.job.running && this.device.ready && this.firmware.status === 'ready';
+  }
+
+  get canInstall(): boolean {
+    return !this.job.running && this.device.ready && this.device.choice?.driverId === MANIFEST_DRIVER && this.manifest.status === 'ready';
+  }
+
+  /** Why the Install button is disabled, or null. */
+  get installBlocker(): string | null {
+    if (this.job.running) return null;
+    if (this.catalog.status === 'loading') return 'Starting…';
+    if (this.device.choice && this.device.choice.driverId !== MANIFEST_DRIVER) return 'Choose an ESP32 or ESP8266 board: the manifest is for those.';
+    if (this.device.missing) return this.device.missing;
+    if (this.manifest.status === 'loading') return 'Reading the manifest…';
+    return this.manifest.status === 'ready' ? null : 'Open the manifest link or choose the manifest file.';
+  }
+
+  /**
+   * Installs the manifest's build for the chip that answers: the driver detects the chip (no target is
+   * forced), the worker picks the build, writes it and verifies it in one session.
+   */
+  async install(): Promise<void> {
+    const choice = this.device.choice;
+    const selector = this.device.selector;
+    const summary = this.manifest.summary;
+    if (!this.canInstall || !choice || !selector || !summary) return;
+    const spec: JobSpec = {
+      jobId: newJobId(),
+      driverId: choice.driverId,
+      device: selector,
+      deviceLabel: this.device.label,
+      firmware: { fileSha256: summary.manifestSha256 },
+      options: { verify: true },
+    };
+    const expected = this.device.expectedPortCount;
+    if (expected !== undefined) spec.expectedPortCount = expected;
+    const options = this.device.driverOptions;
+    if (options) spec.driverOptions = options;
+    this.device.consumeResume();
+    void this.settings.update({ lastDeviceKey: choice.key, lastConnection: this.device.connection });
+    if (this.monitor.status !== 'closed') await this.monitor.close();
+    const outcome = await this.job.run(spec, this.manifest.title, 'install');
+    if (outcome === 'passed') void navigator.storage?.persist?.().catch(() => false);
+    if (outcome === 'failed' && this.job.error) this.device.needReconnect(this.job.error, 'Install');
+    void this.history.refresh();
   }
 
   /** Why the Flash button is disabled, or null. */
@@ -94,6 +167,9 @@ export class AppState {
     };
     const expected = this.device.expectedPortCount;
     if (expected !== undefined) spec.expectedPortCount = expected;
+    const options = this.device.driverOptions;
+    if (options) spec.driverOptions = options;
+    this.device.consumeResume();
     void this.settings.update({
       lastDeviceKey: choice.key,
       lastConnection: this.device.connection,
@@ -106,6 +182,7 @@ export class AppState {
     const monitoring = this.monitor.status !== 'closed';
     if (monitoring) await this.monitor.close();
     const outcome = await this.job.run(spec, summary.name);
+    if (outcome === 'failed' && this.job.error) this.device.needReconnect(this.job.error, 'Flash');
     // History is worth keeping: ask the browser not to evict it under storage pressure (no prompt in Chromium).
     if (outcome === 'passed') void navigator.storage?.persist?.().catch(() => false);
     void this.history.refresh();

@@ -1,17 +1,46 @@
 import type { FlashErrorInfo } from '../../shared/errors';
 import type { DeviceSelector } from '../../shared/model';
-import { describePort, requestSerialPort, type BrowserSupport, type PickedPort } from '../device-access';
+import {
+  describePort,
+  requestSerialPort,
+  requestUsbDevice,
+  vendorName,
+  webUsbFilters,
+  type BrowserSupport,
+  type PickedPort,
+  type PickedUsbDevice,
+} from '../device-access';
 import { FAULT_MODES, faultSpec, type FaultMode } from '../faults';
 import type { Catalog, DeviceChoice } from './catalog.svelte';
 
-export type Connection = 'virtual' | 'serial';
+/** 'serial' and 'usb' are both "a real board": which one follows the board's link (serial port or WebUSB). */
+export type Connection = 'virtual' | 'serial' | 'usb';
+
+/**
+ * The device restarted as a new USB device the browser will not hand over without a new pick (a DFU
+ * detach, an ESP chip's own USB port): what the one clear step asks for, and what the next job needs.
+ */
+export interface Reconnect {
+  link: 'serial' | 'usb';
+  /** The step, in one sentence. */
+  step: string;
+  /** The picker shows only this maker's devices (and this serial number), so the right one is the only one. */
+  vendorId: number;
+  serialNumber?: string;
+  /** Driver options for the next job on the re-picked device (esp-rom: reset=none, it already waits in its loader). */
+  options?: Record<string, string>;
+}
 
 /** Which device the next job goes to: a board choice plus how it is reached. */
 export class DeviceState {
   #choiceKey = $state('');
   #connection = $state<Connection>('virtual');
   #port = $state.raw<PickedPort | null>(null);
+  #usbDevice = $state.raw<PickedUsbDevice | null>(null);
   #portError = $state.raw<FlashErrorInfo | null>(null);
+  #reconnect = $state.raw<Reconnect | null>(null);
+  /** Options the next job takes from a completed reconnect step. */
+  #resumeOptions = $state.raw<Record<string, string> | null>(null);
   #fault = $state<FaultMode>('none');
 
   readonly #catalog: Catalog;
@@ -31,15 +60,28 @@ export class DeviceState {
   }
 
   get connection(): Connection {
-    // Real USB (WebUSB) devices have no page-side hand-off yet: such boards are reached virtually only.
-    return this.choice?.link === 'usb' ? 'virtual' : this.#connection;
+    if (this.#connection === 'virtual') return 'virtual';
+    // A real board: through a serial port or WebUSB, as its protocol needs, where this browser can.
+    if (this.choice?.link === 'usb') return this.support.usb ? 'usb' : 'virtual';
+    return this.support.serial ? 'serial' : 'virtual';
   }
   set connection(c: Connection) {
-    this.#connection = c === 'serial' && !this.support.serial ? 'virtual' : c;
+    this.#connection = c;
   }
 
   get port() {
     return this.#port;
+  }
+  get usbDevice() {
+    return this.#usbDevice;
+  }
+  /** The one clear step after a device re-enumerated out of reach, or null. */
+  get reconnect() {
+    return this.#reconnect;
+  }
+  /** Driver options the next job needs (after a reconnect step), or undefined. */
+  get driverOptions(): Record<string, string> | undefined {
+    return this.connection === 'virtual' ? undefined : (this.#resumeOptions ?? undefined);
   }
   get portError() {
     return this.#portError;
@@ -54,13 +96,17 @@ export class DeviceState {
 
   /** The device is chosen and reachable: a virtual one always is, a serial one once a port is picked. */
   get ready(): boolean {
-    return this.choice !== undefined && (this.connection === 'virtual' || this.#port !== null);
+    if (this.choice === undefined) return false;
+    if (this.connection === 'usb') return this.#usbDevice !== null && this.#reconnect === null;
+    return this.connection === 'virtual' || (this.#port !== null && this.#reconnect === null);
   }
 
   /** Why the device is not ready, for the Flash button's description. */
   get missing(): string | null {
     if (!this.choice) return 'Choose a board.';
+    if (this.#reconnect && this.connection !== 'virtual') return this.#reconnect.step;
     if (this.connection === 'serial' && !this.#port) return 'Choose the serial port of the board.';
+    if (this.connection === 'usb' && !this.#usbDevice) return 'Connect the USB device.';
     return null;
   }
 
@@ -68,6 +114,7 @@ export class DeviceState {
     const c = this.choice;
     if (!c) return null;
     if (this.connection === 'serial') return this.#port?.selector ?? null;
+    if (this.connection === 'usb') return this.#usbDevice?.selector ?? null;
     const fault = faultSpec(this.#fault);
     return {
       kind: 'virtual',
@@ -82,6 +129,7 @@ export class DeviceState {
     const c = this.choice;
     if (!c) return '';
     if (this.connection === 'serial') return `${c.label} on ${this.#port?.label ?? 'a serial port'}`;
+    if (this.connection === 'usb') return `${c.label} on ${this.#usbDevice?.label ?? 'USB'}`;
     return this.#fault === 'none' ? c.virtualLabel : `${c.virtualLabel}, fault: ${FAULT_MODES[this.#fault].label.toLowerCase()}`;
   }
 
@@ -94,14 +142,84 @@ export class DeviceState {
     const c = this.choice;
     if (!c) return;
     this.#portError = null;
-    const result = await requestSerialPort(c.usbFilters);
+    const again = this.#reconnect?.link === 'serial' ? this.#reconnect : null;
+    const result = await requestSerialPort(again ? [{ usbVendorId: again.vendorId }] : c.usbFilters);
     if (result === null) return;
     if (result.ok) {
       this.#port = result.value;
       this.#connection = 'serial';
+      this.#completeReconnect(again);
     } else {
       this.#portError = result.error;
     }
+  }
+
+  /** Must run from a click: the browser shows its USB device picker. */
+  async chooseUsbDevice(): Promise<void> {
+    const c = this.choice;
+    if (!c) return;
+    this.#portError = null;
+    const again = this.#reconnect?.link === 'usb' ? this.#reconnect : null;
+    const filters = again
+      ? [again.serialNumber ? { vendorId: again.vendorId, serialNumber: again.serialNumber } : { vendorId: again.vendorId }]
+      : webUsbFilters(c.usbFilters);
+    const result = await requestUsbDevice(filters);
+    if (result === null) return;
+    if (result.ok) {
+      this.#usbDevice = result.value;
+      this.#connection = 'usb';
+      this.#completeReconnect(again);
+    } else {
+      this.#portError = result.error;
+    }
+  }
+
+  /**
+   * After a job failed because the device came back as a new USB device the worker could not reach
+   * (`details.reason` 'reenumerated'): the one clear step, and a picker narrowed to that device.
+   * `action` names the button that starts the job again ("Flash", "Install").
+   */
+  needReconnect(error: FlashErrorInfo, action: string): void {
+    const d = error.details;
+    if (d?.reason !== 'reenumerated' || this.connection === 'virtual') return;
+    if (this.connection === 'usb') {
+      const vendorId = Number(d.vendorId ?? this.#usbDevice?.selector.vendorId ?? 0);
+      const name = typeof d.name === 'string' ? d.name : null;
+      const serialNumber = typeof d.serialNumber === 'string' ? d.serialNumber : undefined;
+      this.#reconnect = {
+        link: 'usb',
+        vendorId,
+        ...(serialNumber ? { serialNumber } : {}),
+        step: name
+          ? `The device restarted in its bootloader. Click Connect again and pick the device named “${name}”, then ${action} again.`
+          : `The device restarted in its bootloader. Click Connect again and pick the device from ${vendorName(vendorId)} (the only one listed), then ${action} again.`,
+      };
+    } else {
+      const vendorId = Number(d.usbVendorId ?? this.#port?.selector.usbVendorId ?? 0);
+      const options = Object.fromEntries(
+        String(d.options ?? '')
+          .split(',')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => kv.split('=', 2) as [string, string]),
+      );
+      this.#reconnect = {
+        link: 'serial',
+        vendorId,
+        options,
+        step: `The board restarted in download mode as a new USB device. Click Choose port again and pick the ${vendorName(vendorId)} port (the only one listed), then ${action} again.`,
+      };
+    }
+  }
+
+  /** The job after a reconnect step has started: its options were used once. */
+  consumeResume(): void {
+    this.#resumeOptions = null;
+  }
+
+  #completeReconnect(again: Reconnect | null): void {
+    if (!again) return;
+    this.#reconnect = null;
+    this.#resumeOptions = again.options && Object.keys(again.options).length > 0 ? again.options : null;
   }
 
   /**
@@ -126,5 +244,9 @@ export class DeviceState {
 
   forgetPort(): void {
     this.#port = null;
+  }
+
+  forgetUsbDevice(): void {
+    this.#usbDevice = null;
   }
 }

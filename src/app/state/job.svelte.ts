@@ -1,5 +1,5 @@
 import { proxy } from 'comlink';
-import type { JobSpec } from '../../shared/api';
+import type { InstallReport, JobSpec } from '../../shared/api';
 import type { FlashErrorInfo } from '../../shared/errors';
 import type { JobEvent, JobPhase } from '../../shared/events';
 import type { DeviceIdentity, JobReport } from '../../shared/model';
@@ -50,6 +50,8 @@ export class FlashJob {
   #log = $state.raw<string[]>([]);
   #spec = $state.raw<JobSpec | null>(null);
   #fileName = $state('');
+  #kind = $state<'flash' | 'install'>('flash');
+  #build = $state.raw<InstallReport['build'] | null>(null);
   #startedAt = $state(0);
   #cancelling = $state(false);
 
@@ -80,6 +82,14 @@ export class FlashJob {
   get fileName() {
     return this.#fileName;
   }
+  /** A file flashed, or a manifest installed (the Install button). */
+  get kind() {
+    return this.#kind;
+  }
+  /** For an install that passed: the build written. */
+  get build() {
+    return this.#build;
+  }
   get startedAt() {
     return this.#startedAt;
   }
@@ -94,9 +104,11 @@ export class FlashJob {
   }
 
   /** Runs a job to its end. Resolves with the outcome; never throws. */
-  async run(spec: JobSpec, fileName: string): Promise<'passed' | 'failed'> {
+  async run(spec: JobSpec, fileName: string, kind: 'flash' | 'install' = 'flash'): Promise<'passed' | 'failed'> {
     this.#spec = spec;
     this.#fileName = fileName;
+    this.#kind = kind;
+    this.#build = null;
     this.#status = 'running';
     this.progress.start();
     this.#device = null;
@@ -110,10 +122,11 @@ export class FlashJob {
     const onEvent = (event: JobEvent) => {
       if (this.#spec?.jobId === jobId && this.#status === 'running') this.#apply(event);
     };
-    const result = await call((api) => api.flash(spec, proxy(onEvent)));
+    const result = await call<JobReport | InstallReport>((api) => (kind === 'install' ? api.install(spec, proxy(onEvent)) : api.flash(spec, proxy(onEvent))));
     if (this.#spec?.jobId !== jobId) return result.ok ? 'passed' : 'failed';
     if (result.ok) {
       this.#report = result.value;
+      if ('build' in result.value) this.#build = result.value.build;
       this.#device = result.value.device;
       this.progress.finish();
       this.#status = 'passed';

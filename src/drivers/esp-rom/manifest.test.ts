@@ -37,6 +37,8 @@ describe('ESP Web Tools manifests', () => {
   it('picks the build for the detected chip family and makes one image of its parts', () => {
     const m = parseManifest(MANIFEST);
     expect(m).toMatchObject({ name: 'Demo Firmware', version: '2024.6.1', newInstallPromptErase: true });
+    expect(m.whatsNew).toBeUndefined();
+    expect(parseManifest({ ...MANIFEST, whats_new: '  Faster boot.\n' }).whatsNew).toBe('Faster boot.');
     const build = pickBuild(m, chipById('esp32')!);
     expect(build.parts.map((p) => p.offset)).toEqual([0x1000, 0x8000, 0x10000]);
     const files = new Map([

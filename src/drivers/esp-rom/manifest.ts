@@ -22,6 +22,11 @@ export interface ManifestBuild {
 export interface EspWebToolsManifest {
   name: string;
   version?: string;
+  /**
+   * Release notes to show before installing. Not in ESP Web Tools' schema (it ignores unknown keys), so
+   * a vendor can add it without breaking that tool: `"whats_new": "Fixes ..."`.
+   */
+  whatsNew?: string;
   /** Ask before a fresh install whether to erase the whole flash first. */
   newInstallPromptErase: boolean;
   builds: ManifestBuild[];
@@ -53,6 +58,7 @@ export function parseManifest(json: unknown): EspWebToolsManifest {
   return {
     name: json.name,
     ...(typeof json.version === 'string' ? { version: json.version } : {}),
+    ...(typeof json.whats_new === 'string' && json.whats_new.trim() !== '' ? { whatsNew: json.whats_new.trim() } : {}),
     newInstallPromptErase: json.new_install_prompt_erase === true,
     builds,
   };

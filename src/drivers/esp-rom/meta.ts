@@ -1,5 +1,5 @@
 import type { DriverMeta } from '../types';
-import { ESP_CHIPS } from './chips/index';
+import { ESP_CHIPS, ESPRESSIF_USB_VID, nativeUsbIds } from './chips/index';
 
 /** Espressif ESP8266 / ESP32-family serial download mode: the ROM loader plus the flasher stub. */
 export const espRomMeta: DriverMeta = {
@@ -16,6 +16,13 @@ export const espRomMeta: DriverMeta = {
     { usbVendorId: 0x0403, usbProductId: 0x6001 }, // FTDI FT232R
     { usbVendorId: 0x0403, usbProductId: 0x6010 }, // FTDI FT2232 (ESP-WROVER-KIT, ESP-Prog)
   ],
+  // A chip's own USB port (USB-Serial/JTAG, USB-OTG) re-enumerates on the reset into download mode; the
+  // port that comes back already talks to the ROM, so the session on it must not reset again.
+  reenumerates: {
+    usbVendorId: ESPRESSIF_USB_VID,
+    usbProductIds: [...new Set(ESP_CHIPS.flatMap((c) => nativeUsbIds(c).map((u) => u.usbProductId)))],
+    options: { reset: 'none' },
+  },
   capabilities: { erase: true, read: true, eeprom: false },
   targets: ESP_CHIPS.map((c) => ({
     id: c.id,

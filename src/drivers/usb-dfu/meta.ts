@@ -24,7 +24,10 @@ export const usbDfuMeta: DriverMeta = {
   label: 'USB DFU bootloader (DFU 1.1, STM32 DfuSe; as dfu-util)',
   link: 'usb',
   usbFilters: [
-    { usbVendorId: 0x0483, usbProductId: 0xdf11 }, // STMicroelectronics STM32 BOOTLOADER (all DfuSe ROMs)
+    // STMicroelectronics STM32 BOOTLOADER (all DfuSe ROMs); with the class fields, any maker's DFU interface
+    // (DFU 1.1 §4.2.1 / §4.2.3: bInterfaceClass 0xFE application specific, bInterfaceSubClass 0x01), in
+    // run-time or DFU mode.
+    { usbVendorId: 0x0483, usbProductId: 0xdf11, classCode: 0xfe, subclassCode: 0x01 },
   ],
   capabilities: { erase: true, read: true, eeprom: false },
   targets: DFU_PARTS.map((p) => ({ id: p.id, name: p.name, boards: [...p.boards], memories: memoriesOf(p) })),

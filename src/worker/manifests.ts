@@ -1,0 +1,216 @@
+import { createSha256 } from '../core/bytes/sha256';
+import { toHex } from '../core/bytes/hex';
+import { describeImage, type FirmwareImage } from '../core/image/index';
+import type { Driver, Identified } from '../core/job/driver-api';
+import { imageFromBuild, parseManifest, partUrl, pickBuild, type EspWebToolsManifest } from '../drivers/esp-rom/manifest';
+import type { AuditRecord, FirmwareFile, ImageSummary, InstallReport, ManifestSource, ManifestSummary } from '../shared/api';
+import { FlashError } from '../shared/errors';
+import type { JobEvent } from '../shared/events';
+
+/*
+ * ESP Web Tools manifests in the worker: load (fetch or picked files), keep, and install.
+ *
+ * An install is ONE device session. The engine's runJob takes the image up front, but which build to
+ * write is known only once the chip has answered. So the job starts with an empty image object and the
+ * driver's identify() is wrapped: after the chip is identified, its build is picked, its parts are
+ * fetched (if not picked as files) and assembled, and the image object is filled in before runJob reads
+ * it. That relies on runJob's own invariant "nothing is written before the device is identified and the
+ * image validated against it": identify comes before validate, always (tests/worker/manifest.test.ts).
+ *
+ * The alternative, a first session that only identifies and a second that flashes, costs a second reset
+ * and stub upload (1–2 s), and on chips with their own USB port a second re-enumeration in between,
+ * which may need a second permission prompt: exactly what an "Install" button must not do.
+ * The price of one session: the parts are downloaded while the chip waits in download mode (the ROM
+ * and stub have no idle timeout), and a download failure is reported after connecting, with nothing written.
+ */
+
+/** A manifest kept between `loadManifest` and `install`. */
+export interface LoadedManifest {
+  sha256: string;
+  manifest: EspWebToolsManifest;
+  /** The URL or the file name. */
+  source: string;
+  /** Parts are fetched relative to this; undefined for picked files. */
+  url?: string;
+  bytes: ArrayBuffer;
+  /** Part bytes by manifest path: the picked files, then whatever was fetched. */
+  files: Map<string, Uint8Array>;
+}
+
+/** Downloads one file; the platform's fetch by default (same-origin or CORS). */
+export type FetchFile = (url: string, signal?: AbortSignal) => Promise<Uint8Array>;
+
+const KEEP = 4;
+
+export class ManifestStore {
+  readonly #loaded = new Map<string, LoadedManifest>();
+
+  constructor(private readonly fetchFile: FetchFile = platformFetch) {}
+
+  async load(source: ManifestSource): Promise<ManifestSummary> {
+    let loaded: LoadedManifest;
+    if (source?.kind === 'url') {
+      const url = String(source.url ?? '').trim();
+      if (!/^https?:\/\//i.test(url)) {
+        throw new FlashError('bad-image', `"${url}" is not a web address.`, { hint: 'Paste the full manifest link, starting with https://.' });
+      }
+      const bytes = await this.fetchFile(url);
+      loaded = { ...(await this.#parse(bytes, url)), url, files: new Map() };
+    } else if (source?.kind === 'files') {
+      if (!(source.manifest?.bytes instanceof ArrayBuffer)) throw new FlashError('bad-image', 'No manifest file content was received.');
+      const parsed = await this.#parse(new Uint8Array(source.manifest.bytes), source.manifest.name);
+      loaded = { ...parsed, files: matchParts(parsed.manifest, source.parts ?? []) };
+    } else {
+      throw new FlashError('unsupported', 'A manifest comes from a URL or from files.');
+    }
+    this.#loaded.delete(loaded.sha256);
+    this.#loaded.set(loaded.sha256, loaded);
+    while (this.#loaded.size > KEEP) this.#loaded.delete(this.#loaded.keys().next().value!);
+    return summarise(loaded);
+  }
+
+  get(sha256: string): LoadedManifest {
+    const m = this.#loaded.get(sha256);
+    if (!m) throw new FlashError('bad-image', 'That firmware manifest is no longer loaded.', { hint: 'Open the install link again, or pick the manifest file again.' });
+    return m;
+  }
+
+  /**
+   * The install plan for a job: the History-facing summary of the manifest and a driver wrapper that
+   * binds the image once the chip is known. `build()` is what was chosen, after identify.
+   */
+  plan(m: LoadedManifest): InstallPlan {
+    const image: FirmwareImage = { format: 'esp-web-tools', segments: [] };
+    let chosen: InstallReport['build'] | null = null;
+    const summary: ImageSummary = {
+      name: `${m.manifest.name}${m.manifest.version ? ` ${m.manifest.version}` : ''} (manifest)`,
+      fileSize: m.bytes.byteLength,
+      fileSha256: m.sha256,
+      format: 'esp-web-tools',
+      segments: [],
+      totalBytes: 0,
+      imageSha256: '',
+      crc32: '',
+    };
+    const bind = async (identified: Identified, { audit, log, signal }: InstallContext) => {
+      // History names the chip that answered even when the manifest has no build for it.
+      audit({ deviceId: identified.device.id, deviceName: identified.device.name });
+      const build = pickBuild(m.manifest, { name: identified.device.name });
+      for (const part of build.parts) {
+        if (m.files.has(part.path)) continue;
+        if (!m.url) {
+          throw new FlashError('bad-image', `The file "${part.path}" of the ${build.chipFamily} build was not picked.`, {
+            hint: 'Pick the manifest again together with all its part files; nothing was written.',
+          });
+        }
+        if (signal.aborted) throw new FlashError('aborted', 'The job was cancelled.');
+        const url = partUrl(m.url, part.path);
+        log({ type: 'log', level: 'info', message: `Downloading ${part.path} for the ${build.chipFamily}.` });
+        m.files.set(part.path, await this.fetchFile(url, signal));
+      }
+      const built = imageFromBuild(build, m.files);
+      image.segments = built.segments;
+      if (built.meta) image.meta = built.meta;
+      const d = describeImage(built);
+      chosen = {
+        chipFamily: build.chipFamily,
+        parts: build.parts.map((p) => ({ ...p, size: m.files.get(p.path)!.length })),
+        imageSha256: d.sha256,
+        imageBytes: d.totalBytes,
+      };
+      log({ type: 'log', level: 'info', message: `Installing the ${build.chipFamily} build: ${build.parts.map((p) => `${p.path} at 0x${p.offset.toString(16)}`).join(', ')}.` });
+      audit({ imageSha256: d.sha256, imageBytes: d.totalBytes, fileName: `${summary.name}, ${build.chipFamily} build` });
+    };
+    return {
+      firmware: { summary, image, bytes: m.bytes },
+      wrap(driver, ctx) {
+        const identify = driver.identify.bind(driver);
+        driver.identify = async () => {
+          const found = await identify();
+          await bind(found, ctx);
+          return found;
+        };
+        return driver;
+      },
+      build: () => chosen,
+    };
+  }
+
+  async #parse(bytes: Uint8Array, source: string): Promise<Omit<LoadedManifest, 'files'>> {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new FlashError('bad-image', `${source} is not a JSON manifest.`, { hint: 'Check the link or file: it should be an ESP Web Tools manifest.json.' });
+    }
+    const manifest = parseManifest(json);
+    return { sha256: await sha256Hex(bytes), manifest, source, bytes: bytes.slice().buffer };
+  }
+}
+
+/** What the job lends the install: its History record, its event stream and its cancel signal. */
+export interface InstallContext {
+  audit: (patch: Partial<AuditRecord>) => void;
+  log: (event: JobEvent) => void;
+  signal: AbortSignal;
+}
+
+export interface InstallPlan {
+  firmware: { summary: ImageSummary; image: FirmwareImage; bytes: ArrayBuffer };
+  /** The driver, its identify() also picking, fetching and assembling the build for the chip it found. */
+  wrap(driver: Driver, ctx: InstallContext): Driver;
+  build(): InstallReport['build'] | null;
+}
+
+/** Picked part files by manifest path: the exact relative path first, then the file name alone. */
+function matchParts(manifest: EspWebToolsManifest, parts: FirmwareFile[]): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const base = (p: string) => p.replace(/^.*[\\/]/, '');
+  for (const build of manifest.builds) {
+    for (const part of build.parts) {
+      const file = parts.find((f) => f.name === part.path) ?? parts.find((f) => base(f.name) === base(part.path));
+      if (file && file.bytes instanceof ArrayBuffer) files.set(part.path, new Uint8Array(file.bytes));
+    }
+  }
+  return files;
+}
+
+function summarise(m: LoadedManifest): ManifestSummary {
+  return {
+    manifestSha256: m.sha256,
+    name: m.manifest.name,
+    ...(m.manifest.version ? { version: m.manifest.version } : {}),
+    ...(m.manifest.whatsNew ? { whatsNew: m.manifest.whatsNew } : {}),
+    source: m.source,
+    builds: m.manifest.builds.map((b) => ({
+      chipFamily: b.chipFamily,
+      parts: b.parts.map((p) => ({ path: p.path, offset: p.offset })),
+      missing: m.url ? [] : b.parts.filter((p) => !m.files.has(p.path)).map((p) => p.path),
+    })),
+  };
+}
+
+async function platformFetch(url: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const hint = 'Check the link and the connection. A manifest on another site must allow cross-origin requests (CORS).';
+  let res: Response;
+  try {
+    res = await fetch(url, { ...(signal ? { signal } : {}), cache: 'no-cache', credentials: 'omit' });
+  } catch (err) {
+    if (signal?.aborted) throw new FlashError('aborted', 'The job was cancelled.');
+    throw new FlashError('bad-image', `${url} could not be downloaded: ${err instanceof Error ? err.message : String(err)}`, { hint });
+  }
+  if (!res.ok) throw new FlashError('bad-image', `${url} could not be downloaded (HTTP ${res.status}).`, { hint, details: { status: res.status } });
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  if (subtle) {
+    try {
+      return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+    } catch {
+      // the pure one below
+    }
+  }
+  return toHex(createSha256().update(bytes).digest());
+}
