@@ -1,3 +1,5 @@
+import { blockHash, type StreamingHash } from './block-hash';
+
 /**
  * MD5 (RFC 1321), streaming and pure. Not for security: esptool's SPI_FLASH_MD5 verify and UF2's MD5 flag
  * (0x4000) use it to compare flash contents.
@@ -18,19 +20,12 @@ const T = new Uint32Array([
 /** Per-round left-rotation amounts, RFC 1321 section 3.4. */
 const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
-export interface Md5 {
-  update(bytes: Uint8Array): Md5;
-  /** The 16-byte digest. Ends the stream: further updates throw. */
-  digest(): Uint8Array;
-}
+/** digest() gives 16 bytes. */
+export type Md5 = StreamingHash<Md5>;
 
 export function createMd5(): Md5 {
   const h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
   const x = new Uint32Array(16);
-  const block = new Uint8Array(64);
-  let blockLen = 0;
-  let total = 0;
-  let finished = false;
 
   const compress = (src: Uint8Array, at: number) => {
     for (let k = 0; k < 16; k++, at += 4) {
@@ -67,51 +62,12 @@ export function createMd5(): Md5 {
     h[3]! += d;
   };
 
-  const self: Md5 = {
-    update(bytes) {
-      if (finished) throw new Error('md5: update after digest');
-      total += bytes.length;
-      let i = 0;
-      if (blockLen > 0) {
-        const take = Math.min(64 - blockLen, bytes.length);
-        block.set(bytes.subarray(0, take), blockLen);
-        blockLen += take;
-        i = take;
-        if (blockLen < 64) return self;
-        compress(block, 0);
-        blockLen = 0;
-      }
-      for (; i + 64 <= bytes.length; i += 64) compress(bytes, i);
-      block.set(bytes.subarray(i), 0);
-      blockLen = bytes.length - i;
-      return self;
-    },
-    digest() {
-      if (!finished) {
-        // Padding, RFC 1321 sections 3.1-3.2: 0x80, zeros, then the bit length as 64-bit little-endian.
-        const bits = total * 8;
-        block[blockLen++] = 0x80;
-        if (blockLen > 56) {
-          block.fill(0, blockLen);
-          compress(block, 0);
-          blockLen = 0;
-        }
-        block.fill(0, blockLen, 56);
-        const lo = bits >>> 0;
-        const hi = Math.floor(bits / 0x1_0000_0000);
-        for (let k = 0; k < 4; k++) {
-          block[56 + k] = (lo >>> (8 * k)) & 0xff;
-          block[60 + k] = (hi >>> (8 * k)) & 0xff;
-        }
-        compress(block, 0);
-        finished = true;
-      }
-      const out = new Uint8Array(16);
-      for (let k = 0; k < 16; k++) out[k] = (h[k >> 2]! >>> (8 * (k & 3))) & 0xff;
-      return out;
-    },
-  };
-  return self;
+  // Padding and length as little-endian (RFC 1321 sections 3.1-3.2).
+  return blockHash<Md5>('md5', compress, true, () => {
+    const out = new Uint8Array(16);
+    for (let k = 0; k < 16; k++) out[k] = (h[k >> 2]! >>> (8 * (k & 3))) & 0xff;
+    return out;
+  });
 }
 
 export function md5(bytes: Uint8Array): Uint8Array {

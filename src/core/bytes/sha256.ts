@@ -1,3 +1,5 @@
+import { blockHash, type StreamingHash } from './block-hash';
+
 /**
  * SHA-256 (FIPS 180-4, section 6.2), streaming and pure: crypto.subtle is async, whole-buffer only and
  * missing outside secure contexts, and esptool's image hash and UF2 checks need it everywhere.
@@ -18,19 +20,12 @@ const K = new Uint32Array([
 /** Initial hash value H(0), FIPS 180-4 section 5.3.3. */
 const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-export interface Sha256 {
-  update(bytes: Uint8Array): Sha256;
-  /** The 32-byte digest. Ends the stream: further updates throw. */
-  digest(): Uint8Array;
-}
+/** digest() gives 32 bytes. */
+export type Sha256 = StreamingHash<Sha256>;
 
 export function createSha256(): Sha256 {
   const h = new Uint32Array(H0);
   const w = new Uint32Array(64);
-  const block = new Uint8Array(64);
-  let blockLen = 0;
-  let total = 0; // bytes hashed so far; exact up to 2^53
-  let finished = false;
 
   const compress = (src: Uint8Array, at: number) => {
     for (let t = 0; t < 16; t++, at += 4) {
@@ -70,56 +65,17 @@ export function createSha256(): Sha256 {
     h[7]! += hh;
   };
 
-  const self: Sha256 = {
-    update(bytes) {
-      if (finished) throw new Error('sha256: update after digest');
-      total += bytes.length;
-      let i = 0;
-      if (blockLen > 0) {
-        const take = Math.min(64 - blockLen, bytes.length);
-        block.set(bytes.subarray(0, take), blockLen);
-        blockLen += take;
-        i = take;
-        if (blockLen < 64) return self;
-        compress(block, 0);
-        blockLen = 0;
-      }
-      for (; i + 64 <= bytes.length; i += 64) compress(bytes, i);
-      block.set(bytes.subarray(i), 0);
-      blockLen = bytes.length - i;
-      return self;
-    },
-    digest() {
-      if (!finished) {
-        // Padding, FIPS 180-4 section 5.1.1: 0x80, zeros, then the bit length as a 64-bit big-endian number.
-        const bits = total * 8;
-        block[blockLen++] = 0x80;
-        if (blockLen > 56) {
-          block.fill(0, blockLen);
-          compress(block, 0);
-          blockLen = 0;
-        }
-        block.fill(0, blockLen, 56);
-        const hi = Math.floor(bits / 0x1_0000_0000);
-        const lo = bits >>> 0;
-        for (let k = 0; k < 4; k++) {
-          block[56 + k] = (hi >>> (24 - 8 * k)) & 0xff;
-          block[60 + k] = (lo >>> (24 - 8 * k)) & 0xff;
-        }
-        compress(block, 0);
-        finished = true;
-      }
-      const out = new Uint8Array(32);
-      for (let k = 0; k < 8; k++) {
-        out[4 * k] = h[k]! >>> 24;
-        out[4 * k + 1] = (h[k]! >>> 16) & 0xff;
-        out[4 * k + 2] = (h[k]! >>> 8) & 0xff;
-        out[4 * k + 3] = h[k]! & 0xff;
-      }
-      return out;
-    },
-  };
-  return self;
+  // Padding and length as big-endian (FIPS 180-4 section 5.1.1).
+  return blockHash<Sha256>('sha256', compress, false, () => {
+    const out = new Uint8Array(32);
+    for (let k = 0; k < 8; k++) {
+      out[4 * k] = h[k]! >>> 24;
+      out[4 * k + 1] = (h[k]! >>> 16) & 0xff;
+      out[4 * k + 2] = (h[k]! >>> 8) & 0xff;
+      out[4 * k + 3] = h[k]! & 0xff;
+    }
+    return out;
+  });
 }
 
 export function sha256(bytes: Uint8Array): Uint8Array {
