@@ -54,7 +54,11 @@ export interface Driver {
   verifyBlock?(memory: string, address: number, expected: Uint8Array): Promise<{ equal: boolean; device: string; expected: string }>;
   /** Whole-chip erase, where the device has one that really erases. */
   erase?(): Promise<void>;
-  /** Leave programming mode (start the application) and release the link. Never throws. */
-  close(): Promise<void>;
+  /**
+   * End the session and release the link. Never throws. `outcome.ok` is false when the job failed
+   * (including a verify mismatch core found): a driver that would start the application on leaving
+   * (DFU "leave", optiboot LEAVE_PROGMODE) should then stay in its bootloader where it can.
+   */
+  close(outcome?: { ok: boolean }): Promise<void>;
 }
 

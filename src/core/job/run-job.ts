@@ -70,7 +70,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       }
     }
     tracker.enter('finish');
-    await driver.close();
+    await driver.close({ ok: true });
     const report: JobReport = {
       device: identified.device,
       bytesWritten: total,
@@ -84,7 +84,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
     return report;
   } catch (err) {
     const failure = asFlashError(err, rt.signal);
-    await driver.close();
+    await driver.close({ ok: false });
     rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
     throw failure;
   }
@@ -99,11 +99,11 @@ export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identifi
     tracker.enter('erase');
     await driver.erase();
     tracker.enter('finish');
-    await driver.close();
+    await driver.close({ ok: true });
     return identified;
   } catch (err) {
     const failure = asFlashError(err, rt.signal);
-    await driver.close();
+    await driver.close({ ok: false });
     rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
     throw failure;
   }
@@ -145,11 +145,11 @@ export async function runRead(
       tracker.advance(to - from);
     }
     tracker.enter('finish');
-    await driver.close();
+    await driver.close({ ok: true });
     return { data, address, identified, fill: c.fill };
   } catch (err) {
     const failure = asFlashError(err, rt.signal);
-    await driver.close();
+    await driver.close({ ok: false });
     rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
     throw failure;
   }

@@ -494,8 +494,9 @@ export class DfuDriver implements Driver {
    * failed (and `leave` is not false). A read-only or failed session leaves the device in DFU mode, so
    * the user can try again without re-entering the bootloader.
    */
-  async close(): Promise<void> {
+  async close(outcome?: { ok: boolean }): Promise<void> {
     if (this.gone) return;
+    if (outcome?.ok === false) this.failed = true;
     try {
       if (this.download) await this.finishDownload();
       await this.endUpload();

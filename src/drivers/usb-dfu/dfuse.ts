@@ -173,8 +173,9 @@ export class DfuseDriver extends DfuDriver {
   }
 
   /** Writes what is still owed, then (after a successful session that wrote something) leaves DFU mode into the application. */
-  override async close(): Promise<void> {
+  override async close(outcome?: { ok: boolean }): Promise<void> {
     if (this.gone) return;
+    if (outcome?.ok === false) this.failed = true;
     try {
       await this.flushKeep();
       if (!this.shouldLeave()) return;

@@ -64,8 +64,8 @@ export class UsbDfuDriver implements Driver {
     await inner.readUnprotect();
   }
 
-  async close(): Promise<void> {
-    await this.inner?.close();
+  async close(outcome?: { ok: boolean }): Promise<void> {
+    await this.inner?.close(outcome);
   }
 
   /** The pipe in use: after a detach it is the DFU-mode device, which the caller should close too. */

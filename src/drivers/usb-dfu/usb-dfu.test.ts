@@ -353,6 +353,21 @@ describe('USB DFU driver against the STM32F4 DfuSe simulator', () => {
     expect(sim.mode).toBe('dfu');
   });
 
+  it('stays in DFU mode when core finds a verify mismatch the driver itself did not see', async () => {
+    const { sim, driver, rt } = await setup();
+    // A read-back that lies once more than the job's one re-read: the job fails at verify.
+    const read = driver.readBlock!.bind(driver);
+    let lies = 2;
+    driver.readBlock = async (m, a, n) => {
+      const data = await read(m, a, n);
+      if (lies-- > 0) data[0]! ^= 0xff;
+      return data;
+    };
+    const err = await failure(runJob(driver, image(FLASH, random(100)), {}, rt));
+    expect(err.code).toBe('verify-mismatch');
+    expect(sim.mode).toBe('dfu'); // the half-trusted application is not started
+  });
+
   it('refuses a serial link with a clear message', () => {
     expect(() => createDriver({ stream: {} as never, clock: systemClock, log: () => {}, signal: new AbortController().signal })).toThrow(/USB devices, not serial ports/);
   });
