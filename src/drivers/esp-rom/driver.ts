@@ -268,7 +268,7 @@ export class EspRomDriver implements Driver {
    * Leaves the chip running its application: waits for the last acknowledgements, puts the stub back to
    * 115200 (so a link without DTR/RTS finds it again), then pulses EN through RTS. Never throws.
    */
-  async close(): Promise<void> {
+  async close(outcome?: { ok: boolean }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const step = async (what: string, op: () => Promise<unknown>) => {
@@ -286,6 +286,11 @@ export class EspRomDriver implements Driver {
           await this.link.setBaud(ESP_ROM_BAUD);
         });
       }
+    }
+    // After a failed job the chip stays in download mode, so "Flash" again needs no BOOT button.
+    if (outcome?.ok === false) {
+      this.ctx.log('info', 'Left the chip in download mode after the failure: flash again to finish.');
+      return;
     }
     await step('Hard reset', () => this.hardReset());
   }

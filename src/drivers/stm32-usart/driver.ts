@@ -288,7 +288,7 @@ export class Stm32UsartDriver implements Driver {
     await this.afterSelfReset();
   }
 
-  async close(): Promise<void> {
+  async close(outcome?: { ok: boolean }): Promise<void> {
     const quirk = this.family?.bootloader.emptyCheck;
     if (quirk && this.written.size > 0) {
       // stm32flash works around this with code run from RAM (OBL_LAUNCH / PEMPTY); webprog does not yet.
@@ -296,6 +296,8 @@ export class Stm32UsartDriver implements Driver {
     }
     try {
       if (this.synced) await this.flushPending(Infinity);
+      // A failed job stays in the bootloader (no Go, no exit sequence): the next attempt needs no BOOT0 dance.
+      if (outcome?.ok === false) return;
       if (this.synced && this.options.go !== undefined) await this.go(this.options.go === 'flash' ? STM32_FLASH_BASE : this.options.go);
     } catch (err) {
       this.ctx.log('warn', `Finishing the session failed: ${(err as Error).message}`);
