@@ -99,6 +99,8 @@ export interface JobReport {
   bytesVerified: number;
   /** Bytes of the image left alone because the device already held them (skipUnchanged). */
   bytesSkipped: number;
+  /** How the device's contents were checked: read back byte for byte, or by a digest it computed (MD5, CRC). */
+  verifiedBy?: 'read-back' | 'device-digest';
   durationMs: number;
   /** Per-phase wall time, for the benchmark and the support call. */
   phaseMs: Partial<Record<string, number>>;

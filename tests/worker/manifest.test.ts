@@ -102,7 +102,7 @@ describe('installing an ESP Web Tools manifest', () => {
     const events: JobEvent[] = [];
     const report = ok(await api.install(installSpec(summary.manifestSha256), proxy((e: JobEvent) => void events.push(e))));
     const want = expectedImage(['esp32/bootloader.bin', 'esp32/partitions.bin', 'esp32/firmware.bin'], [0x1000, 0x8000, 0x10000]);
-    expect(report).toMatchObject({ verified: true, bytesVerified: report.bytesWritten });
+    expect(report).toMatchObject({ verified: true, bytesVerified: report.bytesWritten, verifiedBy: "device-digest" });
     expect(report.device.name).toBe('ESP32');
     expect(report.build).toEqual({
       chipFamily: 'ESP32',

@@ -48,7 +48,7 @@ describe('runJob', () => {
   it('pads to pages, joins pages up to maxBlock, verifies and closes', async () => {
     const { driver, calls } = memoryDriver();
     const report = await runJob(driver, image(200, 10), {}, rt());
-    expect(report).toMatchObject({ verified: true, bytesWritten: 256, bytesVerified: 256, bytesSkipped: 0 });
+    expect(report).toMatchObject({ verified: true, bytesWritten: 256, bytesVerified: 256, bytesSkipped: 0, verifiedBy: 'read-back' });
     expect(calls).toEqual(['connect', 'identify', 'write 0+128', 'write 128+128', 'read 0+128', 'read 128+128', 'close']);
   });
 

@@ -76,6 +76,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       bytesWritten: total,
       bytesVerified: verify ? total : 0,
       bytesSkipped: planned - total,
+      ...(verify ? { verifiedBy: driver.verifyBlock ? ('device-digest' as const) : ('read-back' as const) } : {}),
       durationMs: tracker.elapsed(),
       phaseMs: tracker.phaseMs,
       verified: verify,

@@ -231,6 +231,7 @@ describe('esp-rom driver against the simulator', () => {
     expect(err.message).toContain('0x10000–0x2FFFF');
     expect(err.details).toMatchObject({ address: 0x10000, expected: toHex(md5(data)) });
     expect(worn.logs.filter((l) => l.includes('writing that region again'))).toHaveLength(1);
+    expect(ok.verifiedBy).toBe('device-digest');
     expect(worn.sim.mode).toBe('stub'); // left in download mode for the next attempt, not reset into a bad app
     expect(ok.verified && flaky.sim.mode).toBe('app'); // a good job ends with the hard reset
   });
