@@ -1,24 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { appUnderTest } from './support/app';
 import { writeHexFile } from './support/firmware';
 
-let server: Awaited<ReturnType<typeof serve>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await serve();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await launch();
-});
-afterEach(async () => {
-  await browser?.close();
-});
+const app = appUnderTest();
 
 async function chooseFirmware(page: Page, path: string, name: string) {
   await page.locator('input[type=file]#firmware-file').setInputFiles(path);
@@ -39,9 +24,9 @@ async function openHistoryRow(page: Page, fileName: string) {
 
 describe('flashing a virtual Arduino Uno in Chromium', () => {
   it('flashes a HEX file, shows Verified, and keeps the job in History after a reload', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexFile(`blink-e2e-${Date.now()}.hex`, 4096);
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
 
     // A newcomer lands on a virtual Uno: no hardware, no choices needed.
     await expect.poll(() => page.getByRole('radio', { name: /Arduino Uno \(virtual\)/ }).isChecked()).toBe(true);
@@ -82,9 +67,9 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
   });
 
   it('shows a clear error card and a failed History row when the cable is pulled mid-write', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexFile(`fault-e2e-${Date.now()}.hex`, 4096, 2);
-    await page.goto(server.origin + '/?fault=disconnect');
+    await page.goto(app.server.origin + '/?fault=disconnect');
     await page.getByText('Fault injection is on').waitFor();
     await chooseFirmware(page, fw.path, fw.name);
     await page.getByRole('button', { name: 'Flash', exact: true }).click();
@@ -107,9 +92,9 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
   });
 
   it('records a job cut off by a reload as interrupted', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexFile(`cut-e2e-${Date.now()}.hex`, 24 * 1024, 3);
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
     await chooseFirmware(page, fw.path, fw.name);
     await page.getByRole('button', { name: 'Flash', exact: true }).click();
     const bar = page.getByRole('progressbar', { name: 'Flashing progress' });
@@ -130,9 +115,9 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
   });
 
   it('can be driven from the keyboard, and re-flashes with one key', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexFile(`keys-e2e-${Date.now()}.hex`, 1024, 5);
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
     await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
 
     /** Tabs forward until `selector` has focus; fails if it is not in the tab order. */
@@ -160,12 +145,12 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
   });
 
   it('offers a real USB device (WebUSB) for DFU boards, and says when the browser has no WebUSB', async () => {
-    const { page, context, errors } = browser;
+    const { page, context, errors } = app.browser;
     const pickDfuBoard = async () => {
       const value = await page.locator('#board option[value^="usb-dfu:"]').first().getAttribute('value');
       await page.getByLabel('Board', { exact: true }).selectOption(value!);
     };
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
     await page.locator('#board option[value^="usb-dfu:"]').first().waitFor({ state: 'attached' });
     await pickDfuBoard();
     const usb = page.getByRole('radio', { name: /USB device/ });
@@ -186,9 +171,9 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
   });
 
   it('exports History as CSV and JSON downloads', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexFile(`export-e2e-${Date.now()}.hex`, 1024, 4);
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
     await chooseFirmware(page, fw.path, fw.name);
     await page.getByRole('button', { name: 'Flash', exact: true }).click();
     await page.getByRole('heading', { name: 'Verified' }).waitFor({ timeout: 30_000 });

@@ -1,26 +1,11 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { appUnderTest } from './support/app';
 import { randomBytes, writeHexSegments } from './support/firmware';
 
-let server: Awaited<ReturnType<typeof serve>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await serve();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await launch();
-});
-afterEach(async () => {
-  await browser?.close();
-});
+const app = appUnderTest();
 
 function nav(page: Page, name: string) {
   return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
@@ -49,9 +34,9 @@ const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
 describe('image inspector in Chromium', () => {
   it('maps, checksums, diffs and pages two HEX builds', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const { v1, v2, v2Data } = twoBuilds();
-    await page.goto(server.origin + '/');
+    await page.goto(app.server.origin + '/');
     await nav(page, 'Inspector').click();
     await page.getByRole('heading', { name: 'Inspector', level: 1 }).waitFor();
 
@@ -151,9 +136,9 @@ describe('image inspector in Chromium', () => {
   });
 
   it('inspects a library entry over another part, flags data outside it, and stops comparing', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     const fw = writeHexSegments(`big-${Date.now()}.hex`, [{ address: 0x7f00, data: randomBytes(512, 21) }]);
-    await page.goto(server.origin + '/#/library');
+    await page.goto(app.server.origin + '/#/library');
     await page.getByRole('heading', { name: 'Library' }).waitFor();
     await page.locator('input[type=file]#library-add').setInputFiles(fw.path);
     await page.getByRole('row').filter({ hasText: fw.name }).waitFor();

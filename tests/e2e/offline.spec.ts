@@ -1,32 +1,17 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { describe, expect, it } from 'vitest';
+import { appUnderTest } from './support/app';
 import { writeHexFile } from './support/firmware';
 
 /**
  * Field technicians often work without a network: after one visit the app, every driver and its
  * virtual devices must load and flash with the network gone (public/sw.js caches the whole build).
  */
-let server: Awaited<ReturnType<typeof serve>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await serve();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await launch();
-});
-afterEach(async () => {
-  await browser?.close();
-});
+const app = appUnderTest();
 
 describe('offline use', () => {
   it('reloads and flashes a virtual Uno with the network gone', async () => {
-    const { page, context, errors } = browser;
-    await page.goto(server.origin + '/');
+    const { page, context, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
     // Installed means the whole build is in the cache, before any driver was ever loaded.
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;

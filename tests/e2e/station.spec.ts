@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { appUnderTest } from './support/app';
 import { writeHexFile } from './support/firmware';
 
 /*
@@ -9,22 +9,7 @@ import { writeHexFile } from './support/firmware';
  * injected fault failing while the others pass.
  */
 
-let server: Awaited<ReturnType<typeof serve>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await serve();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await launch({ viewport: { width: 1400, height: 1000 } });
-});
-afterEach(async () => {
-  await browser?.close();
-});
+const app = appUnderTest({ viewport: { width: 1400, height: 1000 } });
 
 function nav(page: Page, name: string) {
   return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
@@ -33,11 +18,11 @@ function nav(page: Page, name: string) {
 /** Adds the firmware to the library and makes a recipe for it with a u32 serial from `start`. */
 async function prepareRecipe(page: Page, opts: { name: string; size: number; start: number }) {
   const fw = writeHexFile(`station-${opts.name}-${Date.now()}.hex`, opts.size, 11);
-  await page.goto(server.origin + '/#/library');
+  await page.goto(app.server.origin + '/#/library');
   await page.locator('#library-add').setInputFiles(fw.path);
   await page.getByRole('row').filter({ hasText: fw.name }).waitFor();
 
-  await page.goto(server.origin + '/#/recipes');
+  await page.goto(app.server.origin + '/#/recipes');
   await page.getByRole('heading', { name: 'Recipes', exact: true }).waitFor();
   await page.getByRole('button', { name: 'New recipe' }).click();
   await page.getByLabel('Name', { exact: true }).fill(opts.name);
@@ -82,7 +67,7 @@ async function waitForRun(page: Page, n: number, timeout = 60_000) {
 
 describe('production station in Chromium', () => {
   it('programs 8 virtual devices at once with 8 unique serials, and one faulty slot fails alone', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     await prepareRecipe(page, { name: 'Gang of eight', size: 4096, start: 5000 });
     expect(await page.getByLabel('Recipe', { exact: true }).inputValue()).not.toBe('');
     await setSlots(page, 8);
@@ -137,7 +122,7 @@ describe('production station in Chromium', () => {
   });
 
   it('shows the audit trail on the dashboard and exports station columns', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     await prepareRecipe(page, { name: 'Dashboard run', size: 1024, start: 1 });
     await setSlots(page, 2);
     // Operator screen: the scanner field has the focus; a scanned lot and board IDs land in the records.
@@ -154,7 +139,7 @@ describe('production station in Chromium', () => {
     expect(result.map((t) => t.status)).toEqual(['passed', 'passed']);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('station-scan');
 
-    await page.goto(server.origin + '/#/dashboard');
+    await page.goto(app.server.origin + '/#/dashboard');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     const fpy = page.locator('.kpi').filter({ hasText: 'First-pass yield' });
     await expect.poll(() => fpy.innerText()).toContain('100.0 %');
@@ -177,7 +162,7 @@ describe('production station in Chromium', () => {
 
 describe('figures: a gang of 32 in one tab', () => {
   it('programs 32 virtual devices at once without the page stuttering', async () => {
-    const { page, errors } = browser;
+    const { page, errors } = app.browser;
     await prepareRecipe(page, { name: 'Gang of 32', size: 8192, start: 100_000 });
 
     /**
@@ -185,9 +170,9 @@ describe('figures: a gang of 32 in one tab', () => {
      * click to the last tile's result, with the longest frame gap and main-thread task meanwhile.
      */
     const run = async (n: number, workers: number) => {
-      await page.goto(server.origin + '/#/settings');
+      await page.goto(app.server.origin + '/#/settings');
       await page.getByLabel('Flashing workers for the station').selectOption(String(workers));
-      await page.goto(server.origin + '/#/station');
+      await page.goto(app.server.origin + '/#/station');
       await page.getByRole('heading', { name: 'Station', exact: true }).waitFor();
       await setSlots(page, n);
       await page.waitForTimeout(1000); // the workers start and load the image (warm-up)

@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -128,4 +129,26 @@ export async function launch(opts: { colorScheme?: 'light' | 'dark'; viewport?: 
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual spec setup: the built app on one server per file, and a fresh browser profile per test
+ * (so IndexedDB, permissions and the service worker never leak from one test into the next).
+ */
+export function appUnderTest(launchOptions?: Parameters<typeof launch>[0]): { server: Awaited<ReturnType<typeof serve>>; browser: Browser } {
+  const app = {} as { server: Awaited<ReturnType<typeof serve>>; browser: Browser };
+  beforeAll(async () => {
+    ensureBuilt();
+    app.server = await serve();
+  });
+  afterAll(async () => {
+    await app.server?.stop();
+  });
+  beforeEach(async () => {
+    app.browser = await launch(launchOptions);
+  });
+  afterEach(async () => {
+    await app.browser?.close();
+  });
+  return app;
 }
