@@ -1,3 +1,5 @@
+import { FlashError } from '../shared/errors';
+
 /**
  * Classic and modern AVR parts as plain data. Sizes and signatures from avrdude.conf and the
  * datasheets; page-write times are the datasheets' tWD_FLASH / tWD_EEPROM (typical).
@@ -46,4 +48,37 @@ export function findAvrPartBySignature(sig: ArrayLike<number>): AvrPart | undefi
 
 export function signatureHex(sig: ArrayLike<number>): string {
   return Array.from(sig, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The part a bootloader reported, checked against the user's choice before anything is written:
+ * an unknown choice, a signature that differs from it, or a signature nobody knows each refuse.
+ */
+export function resolveAvrPart(signature: ArrayLike<number>, targetId: string | undefined): AvrPart {
+  const found = findAvrPartBySignature(signature);
+  const wanted = targetId ? findAvrPart(targetId) : undefined;
+  if (targetId && !wanted) {
+    throw new FlashError('unsupported', `Unknown part "${targetId}".`, {
+      hint: 'Use one of the parts listed by the driver (for example m328p for an Uno, m2560 for a Mega 2560).',
+    });
+  }
+  const sigHex = signatureHex(signature);
+  if (wanted && signatureHex(wanted.signature) !== sigHex) {
+    throw new FlashError(
+      'wrong-target',
+      `The board reports ${found ? found.name : 'an unknown chip'} (signature ${sigHex}), but ${wanted.name} was selected.`,
+      {
+        hint: found
+          ? `Select ${found.name} as the part, or connect the board you meant to flash.`
+          : 'Check the wiring and the selected board; nothing was written.',
+        details: { expected: signatureHex(wanted.signature), actual: sigHex },
+      },
+    );
+  }
+  if (!found) {
+    throw new FlashError('wrong-target', `The board reports a chip webprog does not know (signature ${sigHex}).`, {
+      details: { actual: sigHex },
+    });
+  }
+  return found;
 }

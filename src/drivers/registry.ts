@@ -4,6 +4,7 @@ import { serprogMeta } from './serprog/meta';
 import { stm32UsartMeta } from './stm32-usart/meta';
 import { espRomMeta } from './esp-rom/meta';
 import { usbDfuMeta } from './usb-dfu/meta';
+import { stk500v2Meta } from './stk500v2/meta';
 
 export interface DriverEntry {
   meta: DriverMeta;
@@ -23,6 +24,7 @@ export const DRIVERS: readonly DriverEntry[] = [
   defineDriver(stm32UsartMeta, () => import('./stm32-usart/driver'), () => import('./stm32-usart/simulator')),
   defineDriver(espRomMeta, () => import('./esp-rom/driver'), () => import('./esp-rom/simulator')),
   defineDriver(usbDfuMeta, () => import('./usb-dfu/driver'), () => import('./usb-dfu/simulator')),
+  defineDriver(stk500v2Meta, () => import('./stk500v2/driver'), () => import('./stk500v2/simulator')),
 ];
 
 export function findDriver(id: string): DriverEntry | undefined {

@@ -1,4 +1,4 @@
-import { findAvrPart, findAvrPartBySignature, signatureHex, type AvrPart } from '../../chips/avr';
+import { resolveAvrPart, signatureHex, type AvrPart } from '../../chips/avr';
 import { concatBytes } from '../../core/bytes/concat';
 import { drain, readExactly } from '../../core/io/byte-stream';
 import { bitsPerFrame, FORMAT_8N1 } from '../../core/io/uart-link';
@@ -56,7 +56,7 @@ export class Stk500v1Driver implements Driver {
       if (this.ctx.signal.aborted) throw new FlashError('aborted', 'Cancelled.');
       await this.ctx.stream.setBaud(rate);
       this.baudRate = rate;
-      await this.resetBoard();
+      await arduinoAutoReset(this.ctx);
       if (await this.sync()) {
         this.ctx.log('info', `Bootloader answered at ${rate} baud.`);
         return;
@@ -78,31 +78,8 @@ export class Stk500v1Driver implements Driver {
     this.variant = variantFromVersion(major, minor);
     await this.transact(Uint8Array.of(Cmnd_STK.ENTER_PROGMODE, Sync_CRC_EOP), 0);
     const signature = await this.transact(Uint8Array.of(Cmnd_STK.READ_SIGN, Sync_CRC_EOP), 3);
-    const found = findAvrPartBySignature(signature);
-    const wanted = this.ctx.targetId ? findAvrPart(this.ctx.targetId) : undefined;
-    if (this.ctx.targetId && !wanted) {
-      throw new FlashError('unsupported', `Unknown part "${this.ctx.targetId}".`, {
-        hint: 'Use one of the parts listed by the driver (for example m328p for an Uno).',
-      });
-    }
+    const found = resolveAvrPart(signature, this.ctx.targetId);
     const sigHex = signatureHex(signature);
-    if (wanted && signatureHex(wanted.signature) !== sigHex) {
-      throw new FlashError(
-        'wrong-target',
-        `The board reports ${found ? found.name : 'an unknown chip'} (signature ${sigHex}), but ${wanted.name} was selected.`,
-        {
-          hint: found
-            ? `Select ${found.name} as the part, or connect the board you meant to flash.`
-            : 'Check the wiring and the selected board; nothing was written.',
-          details: { expected: signatureHex(wanted.signature), actual: sigHex },
-        },
-      );
-    }
-    if (!found) {
-      throw new FlashError('wrong-target', `The board reports a chip webprog does not know (signature ${sigHex}).`, {
-        details: { actual: sigHex },
-      });
-    }
     if (found.flashSize > MAX_BYTE_ADDRESS) {
       throw new FlashError('unsupported', `${found.name} needs extended addressing, which STK500 v1 bootloaders lack.`, {
         hint: 'Arduino Mega boards use the STK500 v2 bootloader: choose that programmer.',
@@ -195,22 +172,6 @@ export class Stk500v1Driver implements Driver {
     throw new FlashError('unsupported', `STK500 v1 bootloaders have no "${memory}" memory.`);
   }
 
-  /** Pulse DTR and RTS together, as avrdude's arduino programmer does; a PTY has neither, which is fine. */
-  private async resetBoard(): Promise<void> {
-    const { stream, clock, signal } = this.ctx;
-    try {
-      await stream.setSignals({ dtr: false, rts: false });
-      await clock.sleep(RESET_RELEASE_MS, signal);
-      await stream.setSignals({ dtr: true, rts: true });
-      await clock.sleep(RESET_PULSE_MS, signal);
-      await stream.setSignals({ dtr: false, rts: false });
-    } catch (err) {
-      if (isFlashError(err, 'device-lost') || isFlashError(err, 'aborted') || this.ctx.signal.aborted) throw err;
-      this.ctx.log('debug', `This port cannot drive DTR/RTS (${(err as Error).message}); press RESET by hand if needed.`);
-    }
-    await clock.sleep(STARTUP_WAIT_MS, signal);
-  }
-
   /**
    * Sends GET_SYNC until INSYNC OK comes back, within the bootloader's window after reset. Anything
    * else on the line (an application's output, noise) is skipped; a match must be followed by
@@ -289,6 +250,25 @@ export class Stk500v1Driver implements Driver {
     if (!this.part) throw new FlashError('internal', 'identify() must run before programming.');
     return this.part;
   }
+}
+
+/**
+ * The Arduino auto-reset: DTR and RTS pulsed together, as avrdude's arduino and wiring programmers do,
+ * then the MCU's start-up time. A PTY has neither line, which is fine (its host resets on open).
+ */
+export async function arduinoAutoReset(ctx: DriverContext): Promise<void> {
+  const { stream, clock, signal } = ctx;
+  try {
+    await stream.setSignals({ dtr: false, rts: false });
+    await clock.sleep(RESET_RELEASE_MS, signal);
+    await stream.setSignals({ dtr: true, rts: true });
+    await clock.sleep(RESET_PULSE_MS, signal);
+    await stream.setSignals({ dtr: false, rts: false });
+  } catch (err) {
+    if (isFlashError(err, 'device-lost') || isFlashError(err, 'aborted') || signal.aborted) throw err;
+    ctx.log('debug', `This port cannot drive DTR/RTS (${(err as Error).message}); press RESET by hand if needed.`);
+  }
+  await clock.sleep(STARTUP_WAIT_MS, signal);
 }
 
 export function createDriver(ctx: DriverContext): Driver {
