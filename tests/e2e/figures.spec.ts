@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST, ensureBuilt, launch, serve } from './support/app';
+import { boardsLoaded } from './support/board';
 import { writeHexFile } from './support/firmware';
 
 /*
@@ -40,7 +41,7 @@ describe('figures', () => {
     try {
       const { page, errors } = browser;
       await page.goto(server.origin + '/');
-      await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
+      await boardsLoaded(page);
       const ready = await page.evaluate(() => performance.now());
       const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
 

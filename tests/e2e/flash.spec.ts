@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
+import { boardField, boardsLoaded, chooseBoard } from './support/board';
 import { writeHexFile } from './support/firmware';
 
 const app = appUnderTest();
@@ -30,7 +31,7 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
 
     // A newcomer lands on a virtual Uno: no hardware, no choices needed.
     await expect.poll(() => page.getByRole('radio', { name: /Arduino Uno \(virtual\)/ }).isChecked()).toBe(true);
-    await expect.poll(() => page.getByLabel('Board', { exact: true }).inputValue()).toMatch(/^stk500v1:m328p:Arduino Uno$/);
+    await expect.poll(() => boardField(page).inputValue()).toBe('Arduino Uno — ATmega328P');
 
     const flash = page.getByRole('button', { name: 'Flash', exact: true });
     expect(await flash.isDisabled()).toBe(true); // no firmware yet
@@ -118,7 +119,7 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
     const { page, errors } = app.browser;
     const fw = writeHexFile(`keys-e2e-${Date.now()}.hex`, 1024, 5);
     await page.goto(app.server.origin + '/');
-    await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
+    await boardsLoaded(page);
 
     /** Tabs forward until `selector` has focus; fails if it is not in the tab order. */
     const tabTo = async (selector: string) => {
@@ -146,12 +147,8 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
 
   it('offers a real USB device (WebUSB) for DFU boards, and says when the browser has no WebUSB', async () => {
     const { page, context, errors } = app.browser;
-    const pickDfuBoard = async () => {
-      const value = await page.locator('#board option[value^="usb-dfu:"]').first().getAttribute('value');
-      await page.getByLabel('Board', { exact: true }).selectOption(value!);
-    };
+    const pickDfuBoard = () => chooseBoard(page, 'STM32F4 Discovery USB DFU');
     await page.goto(app.server.origin + '/');
-    await page.locator('#board option[value^="usb-dfu:"]').first().waitFor({ state: 'attached' });
     await pickDfuBoard();
     const usb = page.getByRole('radio', { name: /USB device/ });
     expect(await usb.isEnabled()).toBe(true);
@@ -163,7 +160,6 @@ describe('flashing a virtual Arduino Uno in Chromium', () => {
 
     await context.addInitScript(() => delete (Navigator.prototype as { usb?: unknown }).usb);
     await page.reload();
-    await page.locator('#board option[value^="usb-dfu:"]').first().waitFor({ state: 'attached' });
     await pickDfuBoard();
     await page.getByText('This browser cannot reach USB devices').waitFor();
     expect(await page.getByRole('radio', { name: /USB device/ }).isDisabled()).toBe(true);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { boardField } from './support/board';
 
 /*
  * Journey 3, a customer applying a vendor's update: the vendor's link opens the page on its ESP Web
@@ -97,7 +98,7 @@ afterEach(async () => {
 });
 
 async function useVirtualEsp32(page: Page) {
-  await expect.poll(() => page.getByLabel('Board', { exact: true }).inputValue()).toBe('esp-rom:esp32:');
+  await expect.poll(() => boardField(page).inputValue()).toBe('ESP32 (any board)');
   await page.getByRole('radio', { name: /ESP32 \(virtual\)/ }).check();
 }
 

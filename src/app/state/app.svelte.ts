@@ -3,7 +3,7 @@ import { browserSupport, type BrowserSupport } from '../device-access';
 import { isFaultMode } from '../faults';
 import { Catalog } from './catalog.svelte';
 import { DeviceState } from './device.svelte';
-import { FirmwareState } from './firmware.svelte';
+import { FirmwareState, deskVerdict, type DeskVerdict } from './firmware.svelte';
 import { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
@@ -94,8 +94,14 @@ export class AppState {
     }
   }
 
+  /** The chosen file checked against the chosen board, or null until both are there. */
+  get verdict(): DeskVerdict | null {
+    const summary = this.firmware.summary;
+    return summary && this.firmware.status === 'ready' ? deskVerdict(summary, this.device.choice) : null;
+  }
+
   get canFlash(): boolean {
-    return !this.job.running && this.device.ready && this.firmware.status === 'ready';
+    return !this.job.running && this.device.ready && this.firmware.status === 'ready' && this.verdict?.ok === true;
   }
 
   get canInstall(): boolean {
@@ -146,7 +152,9 @@ export class AppState {
   get blocker(): string | null {
     if (this.job.running) return null;
     if (this.catalog.status === 'loading') return 'Starting…';
-    return this.device.missing ?? (this.firmware.status === 'ready' ? null : this.firmware.status === 'loading' ? 'Reading the file…' : 'Choose a firmware file.');
+    if (this.firmware.status !== 'ready') return this.device.missing ?? (this.firmware.status === 'loading' ? 'Reading the file…' : 'Choose a firmware file.');
+    // What the file is comes first: choosing a port does not make a file that cannot fit flashable.
+    return this.verdict?.reason ?? this.device.missing;
   }
 
   async flash(): Promise<void> {
