@@ -67,10 +67,6 @@ function workerAt(index: number): FlasherWorker {
   return workers[index]!;
 }
 
-export function flasher(): Remote<FlasherApi> {
-  return workerAt(0).remote;
-}
-
 export function call<T>(op: (api: Remote<FlasherApi>) => Promise<Result<T>>): Promise<Result<T>> {
   return workerAt(0).call(op);
 }

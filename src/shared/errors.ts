@@ -1,3 +1,5 @@
+import type { JobPhase } from './events';
+
 /**
  * Error vocabulary shared by every thread. Drivers throw `FlashError`; the worker's API edge turns it
  * into a `FlashErrorInfo` value, so nothing thrown ever crosses comlink.
@@ -30,6 +32,8 @@ export interface FlashErrorInfo {
   hint: string;
   /** Expected/actual bytes, addresses, raw frames: for the support call, folded away in the UI. */
   details?: Record<string, string | number | boolean>;
+  /** The job phase the failure happened in, when it ended a job. */
+  phase?: JobPhase;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: FlashErrorInfo };
@@ -59,6 +63,8 @@ export class FlashError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
   readonly details: Record<string, string | number | boolean>;
+  /** Set by core/job when the error ends a job: the phase it was in. */
+  phase: JobPhase | undefined;
 
   constructor(
     code: ErrorCode,
@@ -75,6 +81,7 @@ export class FlashError extends Error {
   toInfo(): FlashErrorInfo {
     const info: FlashErrorInfo = { code: this.code, message: this.message, hint: this.hint };
     if (Object.keys(this.details).length > 0) info.details = { ...this.details };
+    if (this.phase !== undefined) info.phase = this.phase;
     return info;
   }
 }

@@ -1,9 +1,12 @@
-import type { FlashErrorInfo } from './errors';
-import type { DeviceIdentity, JobReport } from './model';
+import type { DeviceIdentity } from './model';
 
 /** The phases of every job, in order. Drivers never invent phases: core/job emits them. */
 export type JobPhase = 'connect' | 'identify' | 'validate' | 'erase' | 'write' | 'verify' | 'read' | 'finish';
 
+/**
+ * What a running job tells the page while it runs: progress only. How it ended, passed or failed (and
+ * in which phase), is the job's Result, never an event.
+ */
 export type JobEvent =
   | { type: 'phase'; phase: JobPhase }
   | {
@@ -18,8 +21,6 @@ export type JobEvent =
       etaMs: number | null;
     }
   | { type: 'identified'; device: DeviceIdentity }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string }
-  | { type: 'done'; report: JobReport }
-  | { type: 'failed'; error: FlashErrorInfo; phase: JobPhase };
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string };
 
 export type JobEventListener = (event: JobEvent) => void;

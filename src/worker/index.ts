@@ -1,17 +1,14 @@
 import { expose } from 'comlink';
 import { openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../transports/index';
 import type { FlasherApi } from '../shared/api';
-import { createApi } from './api';
+import { createApi } from './api/index';
 import { createWorkerClock } from './clock';
 import { localLocks, webLocks } from './sessions';
 import { lazyDb } from './storage/db';
 
-/** The page's view of this worker: exactly the contract, nothing else. */
-export type FlasherWorkerApi = FlasherApi;
-
 declare const __APP_VERSION__: string | undefined;
 
-const api: FlasherWorkerApi = createApi({
+const api: FlasherApi = createApi({
   db: lazyDb(),
   // One scheduler for all of this worker's sleepers: a station puts many virtual boards in one worker.
   clock: createWorkerClock(),

@@ -1,11 +1,10 @@
-import { createSha256 } from '../core/bytes/sha256';
-import { toHex } from '../core/bytes/hex';
 import { describeImage, type FirmwareImage } from '../core/image/index';
 import type { Driver, Identified } from '../core/job/driver-api';
 import { imageFromBuild, parseManifest, partUrl, pickBuild, type EspWebToolsManifest } from '../drivers/esp-rom/manifest';
 import type { AuditRecord, FirmwareFile, ImageSummary, InstallReport, ManifestSource, ManifestSummary } from '../shared/api';
 import { FlashError } from '../shared/errors';
 import type { JobEvent } from '../shared/events';
+import { sha256Hex } from './digest';
 
 /*
  * ESP Web Tools manifests in the worker: load (fetch or picked files), keep, and install.
@@ -201,16 +200,4 @@ async function platformFetch(url: string, signal?: AbortSignal): Promise<Uint8Ar
   }
   if (!res.ok) throw new FlashError('bad-image', `${url} could not be downloaded (HTTP ${res.status}).`, { hint, details: { status: res.status } });
   return new Uint8Array(await res.arrayBuffer());
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
-  if (subtle) {
-    try {
-      return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
-    } catch {
-      // the pure one below
-    }
-  }
-  return toHex(createSha256().update(bytes).digest());
 }

@@ -78,7 +78,8 @@ describe('worker API over comlink', () => {
 
     const phases = events.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
     expect(phases).toEqual(['connect', 'identify', 'validate', 'write', 'verify', 'finish']);
-    expect(events.at(-1)?.type).toBe('done');
+    // Events carry progress only: the outcome is the Result.
+    expect(events.at(-1)).toMatchObject({ type: 'phase', phase: 'finish' });
     // Throttled: at most ~25 progress events a second, and the last one of each phase is kept.
     const progress = events.filter((e) => e.type === 'progress');
     expect(progress.length).toBeLessThanOrEqual(Math.ceil((report.durationMs / 1000) * 25) + 4);
@@ -132,9 +133,10 @@ describe('worker API over comlink', () => {
     if (result.ok) return;
     expect(result.error.code).toBe('device-lost');
     expect(result.error.hint).toMatch(/cable/);
-    // Events travel on their own channel: they may land just after the result.
+    // The Result carries the outcome and the phase it stopped in; no event repeats it.
+    expect(result.error.phase).toBe('write');
     await new Promise((r) => setTimeout(r, 20));
-    expect(events.filter((e) => e.type === 'failed')).toHaveLength(1);
+    expect(events.every((e) => e.type === 'phase' || e.type === 'progress' || e.type === 'identified' || e.type === 'log')).toBe(true);
     const [record] = ok(await api.listHistory());
     expect(record).toMatchObject({ status: 'failed', phase: 'write', error: { code: 'device-lost' } });
   });

@@ -133,7 +133,7 @@ export class FlashJob {
       return 'passed';
     }
     this.#error = result.error;
-    this.#failedPhase ??= this.progress.phase;
+    this.#failedPhase = result.error.phase ?? this.progress.phase;
     this.#status = 'failed';
     return 'failed';
   }
@@ -164,11 +164,6 @@ export class FlashJob {
         break;
       case 'log':
         this.#log = [...this.#log.slice(-199), `${event.level}: ${event.message}`];
-        break;
-      case 'failed':
-        this.#failedPhase = event.phase;
-        break;
-      case 'done':
         break;
     }
   }

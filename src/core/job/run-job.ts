@@ -21,12 +21,12 @@ export interface JobRuntime {
  * - cancellation is checked between blocks, never mid-frame;
  * - the job resolves only after every written byte was read back equal (unless verify is turned off,
  *   and then the report says `verified: false`);
- * - any failure rejects with a FlashError naming the phase and, for block errors, the address.
+ * - any failure rejects with a FlashError naming the phase (`error.phase`) and, for block errors, the
+ *   address; events carry progress only, never the outcome.
  */
 export async function runJob(driver: Driver, image: FirmwareImage, options: JobOptions, rt: JobRuntime): Promise<JobReport> {
   const verify = options.verify !== false;
-  const tracker = new PhaseTracker(rt);
-  try {
+  return session(driver, rt, async (tracker) => {
     if (options.skipUnchanged && options.erase) {
       throw new FlashError('unsupported', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
         hint: 'Choose one: skip-unchanged for quick re-flashing, or erase for a clean chip.',
@@ -81,20 +81,13 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       phaseMs: tracker.phaseMs,
       verified: verify,
     };
-    rt.emit({ type: 'done', report });
     return report;
-  } catch (err) {
-    const failure = asFlashError(err, rt.signal);
-    await driver.close({ ok: false });
-    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
-    throw failure;
-  }
+  });
 }
 
 /** Erases the whole device, where the driver has a real erase. */
 export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identified> {
-  const tracker = new PhaseTracker(rt);
-  try {
+  return session(driver, rt, async (tracker) => {
     if (!driver.erase) throw new FlashError('unsupported', 'This programmer has no erase command (it erases each page as it writes it).');
     const identified = await connectAndIdentify(driver, tracker);
     tracker.enter('erase');
@@ -102,12 +95,7 @@ export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identifi
     tracker.enter('finish');
     await driver.close({ ok: true });
     return identified;
-  } catch (err) {
-    const failure = asFlashError(err, rt.signal);
-    await driver.close({ ok: false });
-    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
-    throw failure;
-  }
+  });
 }
 
 /** Reads `length` bytes of one memory, in the driver's block size, with progress. */
@@ -117,8 +105,7 @@ export async function runRead(
   range: { address?: number; length?: number },
   rt: JobRuntime,
 ): Promise<{ data: Uint8Array; address: number; identified: Identified; /** The erased value. */ fill: number }> {
-  const tracker = new PhaseTracker(rt);
-  try {
+  return session(driver, rt, async (tracker) => {
     if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read memory.');
     const identified = await connectAndIdentify(driver, tracker);
     const mem = identified.memories.find((m) => m.name === memory);
@@ -148,10 +135,21 @@ export async function runRead(
     tracker.enter('finish');
     await driver.close({ ok: true });
     return { data, address, identified, fill: c.fill };
+  });
+}
+
+/**
+ * The one failure path of every job kind: whatever ends the body early becomes a FlashError that
+ * names the phase it happened in, and the driver is closed as failed (it stays in its bootloader).
+ */
+async function session<T>(driver: Driver, rt: JobRuntime, body: (tracker: PhaseTracker) => Promise<T>): Promise<T> {
+  const tracker = new PhaseTracker(rt);
+  try {
+    return await body(tracker);
   } catch (err) {
     const failure = asFlashError(err, rt.signal);
+    failure.phase ??= tracker.phase;
     await driver.close({ ok: false });
-    rt.emit({ type: 'failed', error: failure.toInfo(), phase: tracker.phase });
     throw failure;
   }
 }

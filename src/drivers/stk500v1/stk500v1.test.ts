@@ -58,7 +58,7 @@ describe('stk500v1 driver against the optiboot simulator', () => {
     expect(phases).toEqual(['connect', 'identify', 'validate', 'write', 'verify', 'finish']);
     const last = events.filter((e) => e.type === 'progress').at(-1);
     expect(last).toMatchObject({ phase: 'verify', done: 2048, total: 2048 });
-    expect(events.at(-1)?.type).toBe('done');
+    expect(events.at(-1)).toMatchObject({ type: 'phase', phase: 'finish' });
   });
 
   it('detects the part when none is chosen, and reads flash back', async () => {

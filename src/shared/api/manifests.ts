@@ -1,0 +1,50 @@
+import type { Result } from '../errors';
+import type { JobEvent } from '../events';
+import type { JobReport } from '../model';
+import type { FirmwareFile, JobSpec } from './jobs';
+
+/*
+ * One concern of the comlink surface between the page and the flasher worker (see ./index.ts for the
+ * rules every member keeps and for FlasherApi, the composition of all concerns).
+ */
+
+/** Where a manifest comes from: a URL (its parts are fetched beside it), or files the user picked. */
+export type ManifestSource =
+  | { kind: 'url'; url: string }
+  /** The manifest file and its part files; parts are matched by path, else by file name. */
+  | { kind: 'files'; manifest: FirmwareFile; parts: FirmwareFile[] };
+
+/** A manifest as the install screen shows it. */
+export interface ManifestSummary {
+  /** SHA-256 of the manifest file: how `install` names it, and the "file" in History. */
+  manifestSha256: string;
+  name: string;
+  version?: string;
+  /** The vendor's release notes, when the manifest has them ("whats_new"). */
+  whatsNew?: string;
+  /** The manifest URL, or the file name. */
+  source: string;
+  builds: {
+    chipFamily: string;
+    parts: { path: string; offset: number }[];
+    /** Part paths neither picked as files nor fetchable (no URL): this build cannot be installed as is. */
+    missing: string[];
+  }[];
+}
+
+export interface InstallReport extends JobReport {
+  /** The build that was written: the chip family, its parts, and the SHA-256 of the assembled image. */
+  build: { chipFamily: string; parts: { path: string; offset: number; size: number }[]; imageSha256: string; imageBytes: number };
+}
+
+/** ESP Web Tools manifests (a vendor's "install" link). */
+export interface ManifestsApi {
+  /** Reads a manifest from its URL (same-origin or CORS) or from picked files, and keeps it for `install`. */
+  loadManifest(source: ManifestSource): Promise<Result<ManifestSummary>>;
+  /**
+   * Installs a loaded manifest (named by `spec.firmware.fileSha256` = its `manifestSha256`) in one
+   * session: connect, identify the chip, pick the build for it, write its parts, verify. Recorded in
+   * History like a flash job.
+   */
+  install(spec: JobSpec, onEvent: (event: JobEvent) => void): Promise<Result<InstallReport>>;
+}
