@@ -1,29 +1,35 @@
 import { defineConfig } from 'vitest/config';
-import type { Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { VitePWA } from 'vite-plugin-pwa';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Lists every file of the build for public/sw.js to cache on install, so the app works offline. */
-function precacheList(): Plugin {
-  return {
-    name: 'webprog-precache-list',
-    apply: 'build',
-    // After every other plugin has had its say (pure-CSS chunks are dropped late): list what was written.
-    writeBundle(options, bundle) {
-      const built = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
-      const files = ['./', ...built.map((f) => `./${f}`), './manifest.webmanifest', './favicon.svg'];
-      writeFileSync(join(options.dir ?? 'dist', 'precache.json'), JSON.stringify(files));
+/**
+ * Offline use: src/service-worker/sw.ts, built into dist/sw.js with the list of every file of this
+ * build (and its revision) injected, so each deployment is a new service worker that precaches it.
+ */
+function serviceWorker() {
+  return VitePWA({
+    strategies: 'injectManifest',
+    srcDir: 'src/service-worker',
+    filename: 'sw.ts',
+    injectRegister: false, // src/app/state/updates.svelte.ts registers it (workbox-window)
+    manifest: false, // public/manifest.webmanifest is ours
+    injectManifest: {
+      globPatterns: ['**/*.{js,css,html,svg,json,webmanifest,woff2,png}'],
+      // The ESP flasher stubs and the terminal are large; every one must work offline.
+      maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+      sourcemap: false,
     },
-  };
+  });
 }
 
 export default defineConfig({
-  plugins: [svelte(), precacheList()],
+  plugins: [svelte(), serviceWorker()],
   base: './',
-  define: { __APP_VERSION__: JSON.stringify(pkg.version) },
+  // WEBPROG_VERSION lets a test build two different deployments of the same source.
+  define: { __APP_VERSION__: JSON.stringify(process.env.WEBPROG_VERSION ?? pkg.version) },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true },
   test: {

@@ -20,6 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   app: ['app', 'shared'],
   ui: ['ui', 'app', 'shared'],
   node: ['node', 'transports', 'drivers', 'chips', 'core', 'shared'],
+  'service-worker': ['service-worker'],
 };
 
 function sources(dir: string): string[] {

@@ -41,13 +41,24 @@ function newestMtime(path: string): number {
 
 /** Builds the app with `vite build` unless the last build is newer than every input. */
 export function ensureBuilt(): void {
-  const built = existsSync(join(DIST, 'index.html')) ? statSync(join(DIST, 'index.html')).mtimeMs : 0;
+  buildInto(DIST);
+}
+
+/**
+ * Builds the app into `outDir` (unless that build is newer than every input), with extra environment
+ * for vite.config.ts: `{ WEBPROG_VERSION: 'b' }` makes a second, different deployment of the same source.
+ */
+export function buildInto(outDir: string, env: Record<string, string> = {}): void {
+  const built = existsSync(join(outDir, 'index.html')) ? statSync(join(outDir, 'index.html')).mtimeMs : 0;
   const inputs = ['index.html', 'src', 'public', 'vite.config.ts', 'package.json', 'tsconfig.app.json'].map((p) => newestMtime(join(ROOT, p)));
   if (built > Math.max(...inputs)) return;
   const vite = join(ROOT, 'node_modules/.bin/vite');
   // Vitest sets NODE_ENV=test, which would build Svelte's development runtime: test what ships.
-  const env = { ...process.env, NODE_ENV: 'production' };
-  const run = spawnSync(vite, ['build', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8', env });
+  const run = spawnSync(vite, ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+  });
   if (run.status !== 0) throw new Error(`vite build failed:\n${run.stdout}\n${run.stderr}`);
 }
 
@@ -63,8 +74,11 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Serves DIST on a free port; resolves with its origin and a stop function. */
-export async function serve(dir = DIST): Promise<{ origin: string; stop: () => Promise<void> }> {
+/**
+ * Serves DIST on a free port; resolves with its origin and a stop function. `headers` are added to
+ * every answer (`{ vary: 'Origin' }` as vite preview and many hosts send).
+ */
+export async function serve(dir = DIST, headers: Record<string, string> = {}): Promise<{ origin: string; stop: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
@@ -72,7 +86,7 @@ export async function serve(dir = DIST): Promise<{ origin: string; stop: () => P
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
