@@ -1,4 +1,5 @@
 /** Serialisable data passed between threads and stored in IndexedDB. Plain objects only. */
+import type { RawPlacement } from './intake';
 
 export type LinkKind = 'serial' | 'usb';
 
@@ -25,6 +26,8 @@ export interface TargetInfo {
   /** Boards this part is found on, for the picker: 'Arduino Uno', ... */
   boards: string[];
   memories: MemoryInfo[];
+  /** The ID the device reports, as DeviceIdentity.id ('1e950f'), where it is known from the part alone. */
+  deviceId?: string;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface DriverInfo {
   reenumerates?: { usbVendorId: number; usbProductIds: number[]; options: Record<string, string> };
   capabilities: { erase: boolean; read: boolean; eeprom: boolean };
   targets: TargetInfo[];
+  /** Where an image without addresses goes (core/placement); the start of the part's memory unless told. */
+  placement?: RawPlacement;
   /** flashrom-style per-operation test status, for the README table and the picker. */
   tested: { probe: TestedStatus; read: TestedStatus; write: TestedStatus; erase: TestedStatus };
 }

@@ -37,7 +37,7 @@ function draft(fileSha256: string, extra: Partial<RecipeDraft> = {}): RecipeDraf
     board: 'Arduino Uno',
     firmware: { fileSha256, name: 'blink.hex' },
     options: { verify: true },
-    serial: { pool: '', memory: 'flash', address: 0x1000, format: 'u32le', source: { kind: 'counter', start: '1000', step: '1' } },
+    serial: { pool: '', memory: 'flash', address: 0x7000, format: 'u32le', source: { kind: 'counter', start: '1000', step: '1' } },
     ...extra,
   };
 }
@@ -202,7 +202,7 @@ describe('station jobs with serial numbers', () => {
     const values = ok(await api.readSerialList('mac\n02:00:00:00:00:01\n02:00:00:00:00:02\n'));
     expect(values).toEqual([String(0x020000000001), String(0x020000000002)]);
     const recipe = await withRecipe(api, {
-      serial: { pool: 'list-a', memory: 'flash', address: 0x700, format: 'mac', source: { kind: 'list', values, name: 'macs.csv' } },
+      serial: { pool: 'list-a', memory: 'flash', address: 0x900, format: 'mac', source: { kind: 'list', values, name: 'macs.csv' } },
     });
     const got = [];
     for (let i = 0; i < 2; i++) got.push(ok(await api.runRecipe(stationJob(recipe.id, 1), proxy(() => {}))).serial);

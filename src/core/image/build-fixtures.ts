@@ -128,3 +128,31 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * An ESP-IDF image of one kind: an application carries esp_app_desc_t (magic 0xABCD5432) at the start of
+ * its first segment, a bootloader esp_bootloader_desc_t (magic byte 0x50); `bodyBytes` pads it to a size.
+ */
+export function buildEspKind(kind: 'app' | 'bootloader', chipId: number | null, bodyBytes = 256): Uint8Array {
+  const desc = new Uint8Array(Math.max(bodyBytes, 8));
+  if (kind === 'app') new DataView(desc.buffer).setUint32(0, 0xabcd5432, true);
+  else desc[0] = 0x50;
+  for (let i = 8; i < desc.length; i++) desc[i] = (i * 7) & 0xff;
+  return buildEspImage({ chipId, segments: [{ address: kind === 'app' ? 0x3f400020 : 0x3fff0000, data: desc }] });
+}
+
+/** An ESP-IDF partition table binary: 32-byte entries (magic AA 50), then 0xFF to the end of its 0xC00 bytes. */
+export function buildPartitionTable(entries: { label: string; type: number; subtype: number; offset: number; size: number }[]): Uint8Array {
+  const out = new Uint8Array(0xc00).fill(0xff);
+  const v = new DataView(out.buffer);
+  entries.forEach((e, i) => {
+    const at = i * 32;
+    out.set([0xaa, 0x50, e.type, e.subtype], at);
+    v.setUint32(at + 4, e.offset, true);
+    v.setUint32(at + 8, e.size, true);
+    out.fill(0, at + 12, at + 28);
+    out.set([...e.label].map((c) => c.charCodeAt(0)), at + 12);
+    v.setUint32(at + 28, 0, true);
+  });
+  return out;
+}

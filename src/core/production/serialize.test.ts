@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../bytes/crc32';
 import { createImage, flatten } from '../image/memory-image';
-import { applySerial, parseSerialList, serialEncoding } from './serialize';
+import { applySerial, parseSerialList, serialEncoding, serialLocation } from './serialize';
 
 const enc = (format: string, v: bigint | number) => Array.from(serialEncoding(format).encode(BigInt(v)));
 
@@ -32,8 +32,18 @@ describe('serial encodings', () => {
 describe('applySerial', () => {
   const base = createImage('test', [{ memory: 'flash', address: 0, data: new Uint8Array(64).fill(0xaa) }]);
 
-  it('overwrites inside the image and adds bytes outside it', () => {
-    const inside = applySerial(base, { memory: 'flash', address: 8, format: 'u32le' }, 0x11223344n);
+  it('refuses to write a serial or CRC over code unless the rule says overwrite', () => {
+    expect(() => applySerial(base, { memory: 'flash', address: 8, format: 'u32le' }, 1n)).toThrow(/would overwrite the firmware: flash 0x0008 holds 0xAA/);
+    const crc = { algorithm: 'crc32' as const, from: 0, to: 8, at: 60, format: 'u32le' as const };
+    expect(() => applySerial(base, { memory: 'flash', address: 0x100, format: 'u32le', crc }, 1n)).toThrow(/CRC would overwrite/);
+    const erased = createImage('t', [{ memory: 'flash', address: 0, data: Uint8Array.from({ length: 64 }, (_, i) => (i >= 32 ? 0xff : 0xaa)) }]);
+    expect(() => applySerial(erased, { memory: 'flash', address: 32, format: 'u64le' }, 1n)).not.toThrow();
+    expect(() => applySerial(erased, { memory: 'flash', address: 30, format: 'u32le' }, 1n)).toThrow(/0x001E holds 0xAA/);
+    expect(serialLocation({ memory: 'flash', address: 0x7000, format: 'u32le' })).toEqual({ memory: 'flash', address: 0x7000, length: 4, text: 'flash@0x00007000' });
+  });
+
+  it('overwrites inside the image when told, and adds bytes outside it', () => {
+    const inside = applySerial(base, { memory: 'flash', address: 8, format: 'u32le', overwrite: true }, 0x11223344n);
     expect(Array.from(flatten(inside, 'flash', 6, 14))).toEqual([0xaa, 0xaa, 0x44, 0x33, 0x22, 0x11, 0xaa, 0xaa]);
     expect(inside.segments).toHaveLength(1);
     const outside = applySerial(base, { memory: 'flash', address: 0x100, format: 'u16be' }, 7n);
@@ -42,7 +52,7 @@ describe('applySerial', () => {
   });
 
   it('adds a CRC over the range after placing the serial', () => {
-    const rule = { memory: 'flash', address: 0, format: 'u32le', crc: { algorithm: 'crc32' as const, from: 0, to: 60, at: 60, format: 'u32le' as const } };
+    const rule = { memory: 'flash', address: 0, format: 'u32le', overwrite: true, crc: { algorithm: 'crc32' as const, from: 0, to: 60, at: 60, format: 'u32le' as const } };
     const out = applySerial(base, rule, 99n);
     const expected = crc32(flatten(out, 'flash', 0, 60));
     expect(Array.from(flatten(out, 'flash', 60, 64))).toEqual(Array.from(serialEncoding('u32le').encode(BigInt(expected))));

@@ -15,6 +15,11 @@ export interface SerialRule {
   memory: string;
   address: number;
   format: string;
+  /**
+   * Write the serial (and CRC) even where the image holds code or data: without it, injection is refused
+   * unless every byte it replaces is erased (0xFF) or outside the image. A recipe field / --serial-overwrite.
+   */
+  overwrite?: boolean;
   /** Optional checksum over [from, to) of the programmed memory, written at `at` (after the serial). */
   crc?: { algorithm: 'crc32' | 'crc16-ccitt'; from: number; to: number; at: number; format: 'u16le' | 'u16be' | 'u32le' | 'u32be' };
 }
@@ -77,19 +82,57 @@ export function serialEncoding(format: string): Encoding {
   throw badFormat(format);
 }
 
-/** The image with this device's serial (and CRC, if the rule has one) written over it. */
+/** The value erased flash reads as; a serial may go only where the image leaves flash erased. */
+const ERASED = 0xff;
+
+/**
+ * The image with this device's serial (and CRC, if the rule has one) written over it. Refused where the
+ * image holds non-erased bytes at those addresses, unless the rule says `overwrite`: a serial number
+ * written over the interrupt vectors passes verify and bricks the board.
+ */
 export function applySerial(image: FirmwareImage, rule: SerialRule, value: bigint): FirmwareImage {
+  checkSerialSpace(image, rule);
   let out = patch(image, rule.memory, rule.address, serialEncoding(rule.format).encode(value));
   if (rule.crc) {
     const { algorithm, from, to, at, format } = rule.crc;
-    if (at < to && at + serialEncoding(format).size > from) {
-      throw new FlashError('bad-image', `The CRC at ${hex(at)} would lie inside the range ${hex(from)}–${hex(to - 1)} it covers.`);
-    }
     const bytes = flatten(out, rule.memory, from, to);
     const sum = algorithm === 'crc32' ? crc32(bytes) : crc16Ccitt(bytes);
     out = patch(out, rule.memory, at, serialEncoding(format).encode(BigInt(sum >>> 0)));
   }
   return out;
+}
+
+/** Where the serial goes, for the audit record: 'flash@0x00007000' (and its length). */
+export function serialLocation(rule: SerialRule): { memory: string; address: number; length: number; text: string } {
+  const length = serialEncoding(rule.format).size;
+  return { memory: rule.memory, address: rule.address, length, text: `${rule.memory}@${hex(rule.address, 8)}` };
+}
+
+/**
+ * Refuses a rule whose serial or CRC would replace code or data of the image (any non-erased byte), unless
+ * `overwrite` is set, and a CRC that lies inside the range it covers. Run it before a number is reserved.
+ */
+export function checkSerialSpace(image: FirmwareImage, rule: SerialRule): void {
+  const places = [{ what: 'serial number', address: rule.address, size: serialEncoding(rule.format).size }];
+  if (rule.crc) {
+    const { from, to, at, format } = rule.crc;
+    const size = serialEncoding(format).size;
+    if (at < to && at + size > from) {
+      throw new FlashError('bad-image', `The CRC at ${hex(at)} would lie inside the range ${hex(from)}–${hex(to - 1)} it covers.`);
+    }
+    places.push({ what: 'CRC', address: at, size });
+  }
+  if (rule.overwrite) return;
+  for (const p of places) {
+    const bytes = flatten(image, rule.memory, p.address, p.address + p.size, ERASED);
+    const used = bytes.findIndex((b) => b !== ERASED);
+    if (used < 0) continue;
+    const at = p.address + used;
+    throw new FlashError('image-out-of-range', `The ${p.what} would overwrite the firmware: ${rule.memory} ${hex(at)} holds ${hex(bytes[used]!, 2)}, not erased space.`, {
+      hint: 'Reserve space for it in the firmware (an erased 0xFF area, e.g. a linker section) and point the serial address there; overwrite only if the firmware expects it (--serial-overwrite, or the recipe\'s overwrite switch).',
+      details: { memory: rule.memory, address: at, value: bytes[used]!, what: p.what },
+    });
+  }
 }
 
 /** Overwrites bytes at an address, whether or not the image already has data there. */

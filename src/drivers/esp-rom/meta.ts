@@ -1,6 +1,9 @@
 import type { DriverMeta } from '../types';
 import { ESP_CHIPS, ESPRESSIF_USB_VID, nativeUsbIds } from './chips/index';
 
+/** The chips with Xtensa cores; every later one is RISC-V. */
+const XTENSA = new Set(['esp8266', 'esp32', 'esp32s2', 'esp32s3']);
+
 /** Espressif ESP8266 / ESP32-family serial download mode: the ROM loader plus the flasher stub. */
 export const espRomMeta: DriverMeta = {
   id: 'esp-rom',
@@ -31,6 +34,11 @@ export const espRomMeta: DriverMeta = {
     // The real size is read from the flash chip's JEDEC ID at identify(); 4 MB is the common module.
     memories: [{ name: 'flash', base: 0, size: 4 << 20, pageSize: 4096 }],
   })),
+  // Where a file without addresses goes, by what it is (core/placement): bootloader at each chip's offset.
+  placement: {
+    kind: 'esp',
+    chips: ESP_CHIPS.map((c) => ({ name: c.name, bootloader: c.bootloaderOffset, machine: XTENSA.has(c.id) ? 'Xtensa' : 'RISC-V' })),
+  },
   // Proven against the simulator and by esptool-js against the simulator, not yet on silicon.
   tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },
 };

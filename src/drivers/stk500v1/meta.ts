@@ -1,4 +1,4 @@
-import { AVR_PARTS } from '../../chips/avr';
+import { AVR_PARTS, signatureHex } from '../../chips/avr';
 import type { DriverMeta } from '../types';
 
 /** Arduino bootloaders that speak STK500 v1: Optiboot (Uno, Nano, Pro Mini) and the older ATmegaBOOT. */
@@ -18,10 +18,12 @@ export const stk500v1Meta: DriverMeta = {
     id: p.id,
     name: p.name,
     boards: [...p.boards],
+    deviceId: signatureHex(p.signature),
     memories: [
       { name: 'flash', base: 0, size: p.flashSize, pageSize: p.flashPageSize },
       { name: 'eeprom', base: 0, size: p.eepromSize, pageSize: p.eepromPageSize },
     ],
   })),
+  placement: { kind: 'memory-base', machine: 'AVR' },
   tested: { probe: 'ok', read: 'ok', write: 'ok', erase: 'na' },
 };

@@ -33,6 +33,7 @@ export const stm32UsartMeta: DriverMeta = {
       memories: [{ name: 'flash', base: STM32_FLASH_BASE, size: p.flashSize, pageSize: planPageSize(fam) }],
     };
   }),
+  placement: { kind: 'memory-base', machine: 'ARM' },
   // Against the simulator, which real stm32flash 0.7 drives: identify, page erase + write + verify, read, -j/-k
   // (tests/peers/stm32flash.test.ts). No ST ROM code or silicon here yet.
   tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },

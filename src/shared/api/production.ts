@@ -24,6 +24,8 @@ export interface SerialSettings {
   format: string;
   source: { kind: 'counter'; start: string; step: string } | { kind: 'list'; values: string[]; name?: string };
   crc?: { algorithm: 'crc32' | 'crc16-ccitt'; from: number; to: number; at: number; format: 'u16le' | 'u16be' | 'u32le' | 'u32be' };
+  /** Write the serial over code/data the image has at that address; refused without it (only erased space is used). */
+  overwrite?: boolean;
 }
 
 /** A simple lock: an engineer's PIN, kept salted and hashed. It stops edits, not determined people. */

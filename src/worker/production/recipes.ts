@@ -46,7 +46,13 @@ export function requirePin(recipe: Recipe, pin: string | undefined, doing: strin
 
 /** The recipe's serial settings as the core's rule (addresses and CRC range as numbers). */
 export function serialRule(settings: SerialSettings): SerialRule {
-  return { memory: settings.memory, address: settings.address, format: settings.format, ...(settings.crc ? { crc: { ...settings.crc } } : {}) };
+  return {
+    memory: settings.memory,
+    address: settings.address,
+    format: settings.format,
+    ...(settings.overwrite ? { overwrite: true } : {}),
+    ...(settings.crc ? { crc: { ...settings.crc } } : {}),
+  };
 }
 
 /**
@@ -111,6 +117,7 @@ function validateSerial(s: SerialSettings, image: FirmwareImage | null): SerialS
   }
   const out: SerialSettings = { pool, memory: s.memory || 'flash', address: s.address, format: s.format, source };
   if (s.crc) out.crc = { ...s.crc };
+  if (s.overwrite) out.overwrite = true;
   // A dry run with the first number: a value that does not fit, or a CRC over itself, fails here
   // rather than on the first device of the shift.
   if (image) applySerial(image, serialRule(out), first);
