@@ -1,4 +1,4 @@
-import { findAvrPart, type AvrPart } from '../../chips/avr';
+import { findAvrPart, signatureHex, type AvrPart } from '../../chips/avr';
 import type { DriverMeta } from '../types';
 
 /**
@@ -34,11 +34,13 @@ export const stk500v2Meta: DriverMeta = {
       id: p.id,
       name: p.name,
       boards,
+      deviceId: signatureHex(p.signature),
       memories: [
         { name: 'flash', base: 0, size: p.flashSize, pageSize: p.flashPageSize },
         { name: 'eeprom', base: 0, size: p.eepromSize, pageSize: p.eepromPageSize },
       ],
     };
   }),
+  placement: { kind: 'memory-base', machine: 'AVR' },
   tested: { probe: 'ok', read: 'ok', write: 'ok', erase: 'na' },
 };
