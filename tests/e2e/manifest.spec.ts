@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureBuilt, launch, serve, type Browser } from './support/app';
+import { seededBytes, vendorSite, type VendorSite } from './support/vendor';
 import { boardField } from './support/board';
 
 /*
@@ -16,13 +16,10 @@ import { boardField } from './support/board';
  */
 
 let app: Awaited<ReturnType<typeof serve>>;
-let vendor: { origin: string; stop: () => Promise<void>; requests: string[] };
+let vendor: VendorSite;
 let browser: Browser;
 
-function bytes(length: number, seed: number): Buffer {
-  let x = seed >>> 0;
-  return Buffer.from(Array.from({ length }, () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0), x >>> 24)));
-}
+const bytes = seededBytes;
 
 const PARTS: Record<string, Buffer> = {
   'esp32/bootloader.bin': bytes(7000, 11),
@@ -57,34 +54,13 @@ function esp32ImageSha256(): string {
     .digest('hex');
 }
 
-/** A vendor's static site on another port (another origin), answering with CORS like GitHub Pages does. */
-async function vendorSite(): Promise<typeof vendor> {
-  const files: Record<string, Buffer> = {
-    '/fw/manifest.json': Buffer.from(JSON.stringify(MANIFEST)),
-    ...Object.fromEntries(Object.entries(PARTS).map(([p, b]) => [`/fw/${p}`, b])),
-  };
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    requests.push(path);
-    const body = files[path];
-    if (!body) {
-      res.writeHead(404, { 'access-control-allow-origin': '*' }).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream', 'access-control-allow-origin': '*' });
-    res.end(body);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return { origin: `http://127.0.0.1:${address.port}`, requests, stop: () => new Promise((ok) => server.close(() => ok())) };
-}
-
 beforeAll(async () => {
   ensureBuilt();
   app = await serve();
-  vendor = await vendorSite();
+  vendor = await vendorSite({
+    '/fw/manifest.json': JSON.stringify(MANIFEST),
+    ...Object.fromEntries(Object.entries(PARTS).map(([p, b]) => [`/fw/${p}`, b])),
+  });
 });
 afterAll(async () => {
   await app?.stop();
