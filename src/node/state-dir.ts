@@ -152,7 +152,7 @@ export interface AuditRecord {
   deviceId?: string;
   device?: string;
   serial?: string;
-  result: 'running' | 'pass' | 'fail';
+  result: 'running' | 'pass' | 'unverified' | 'fail';
   durationMs?: number;
   error?: string;
   job: string;

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'device-lost' // port closed or cable pulled
   | 'port-unavailable' // cannot open the port (busy, permission, missing)
   | 'unsupported' // the driver or device cannot do what was asked
+  | 'usage' // the user's choice (flag, option, part) is invalid: found before anything was opened
   | 'aborted' // the user cancelled
   | 'storage-full'
   | 'storage'
@@ -53,6 +54,7 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   'device-lost': 'Check the cable, plug the board back in and try again.',
   'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',
   unsupported: 'Choose another programmer or operation for this device.',
+  usage: 'Correct the choice named above; nothing was opened or written.',
   aborted: 'The job was cancelled; flash again to finish programming the device.',
   'storage-full': 'Free some space: delete old firmware from the library or export and clear History.',
   storage: 'Reload the page; if it persists, export History and clear site data.',

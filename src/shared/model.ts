@@ -1,5 +1,6 @@
 /** Serialisable data passed between threads and stored in IndexedDB. Plain objects only. */
 import type { RawPlacement } from './intake';
+import type { ConsentWord, DriverOptionSpec } from './options';
 
 export type LinkKind = 'serial' | 'usb';
 
@@ -60,6 +61,10 @@ export interface DriverInfo {
   targets: TargetInfo[];
   /** Where an image without addresses goes (core/placement); the start of the part's memory unless told. */
   placement?: RawPlacement;
+  /** What the driver can be told besides port, rate and part (validated by core/job/options.ts before anything opens). */
+  options?: readonly DriverOptionSpec[];
+  /** Destructive operations it performs only with the user's consent word. */
+  consents?: readonly ConsentWord[];
   /** flashrom-style per-operation test status, for the README table and the picker. */
   tested: { probe: TestedStatus; read: TestedStatus; write: TestedStatus; erase: TestedStatus };
 }
@@ -87,6 +92,8 @@ export interface DeviceIdentity {
   name: string;
   bootloader?: string;
   baudRate?: number;
+  /** The unit's own ID where the protocol reads one: an ESP's MAC address, an STM32's 96-bit unique ID. */
+  unitId?: { kind: 'mac' | 'uid'; value: string };
 }
 
 export interface JobOptions {

@@ -85,6 +85,53 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
   });
 }
 
+/**
+ * Compares the device with an image and writes nothing (avrdude -U flash:v, esptool verify-flash):
+ * by device digest where the driver has one, else by reading back. A difference rejects with
+ * 'verify-mismatch' naming the address.
+ */
+export async function runVerify(driver: Driver, image: FirmwareImage, rt: JobRuntime): Promise<JobReport> {
+  return session(driver, rt, async (tracker) => {
+    if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
+    const identified = await connectAndIdentify(driver, tracker);
+    tracker.enter('validate');
+    if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to compare.');
+    validateImage(image, identified.memories, identified.device.name);
+    const memories = image.segments.map((s) => s.memory).filter((m, i, all) => all.indexOf(m) === i);
+    const blocks = memories.flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
+    const total = blocks.reduce((n, b) => n + b.data.length, 0);
+    tracker.plan({ verify: total });
+    tracker.enter('verify');
+    for (const block of readGroups(blocks, maxRead(driver, blocks))) {
+      tracker.checkAbort();
+      await atBlock(block, 'verifying', () => blockMatches(driver, block, true));
+      tracker.advance(block.data.length);
+    }
+    tracker.enter('finish');
+    await driver.close({ ok: true });
+    return {
+      device: identified.device,
+      bytesWritten: 0,
+      bytesVerified: total,
+      bytesSkipped: 0,
+      verifiedBy: driver.verifyBlock ? 'device-digest' : 'read-back',
+      durationMs: tracker.elapsed(),
+      phaseMs: tracker.phaseMs,
+      verified: true,
+    };
+  });
+}
+
+/** Connects and identifies, nothing else: what a probe reports. */
+export async function runProbe(driver: Driver, rt: JobRuntime): Promise<Identified> {
+  return session(driver, rt, async (tracker) => {
+    const identified = await connectAndIdentify(driver, tracker);
+    tracker.enter('finish');
+    await driver.close({ ok: true });
+    return identified;
+  });
+}
+
 /** Erases the whole device, where the driver has a real erase. */
 export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identified> {
   return session(driver, rt, async (tracker) => {

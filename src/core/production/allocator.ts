@@ -9,7 +9,11 @@ export interface SerialReservation {
   slot: string;
 }
 
-export type SerialOutcome = 'used' | 'voided';
+/**
+ * 'used': programmed and verified; 'unverified': programmed with verification turned off, so the number
+ * is on the device but unproven (never handed out again); 'voided': the device did not get it.
+ */
+export type SerialOutcome = 'used' | 'unverified' | 'voided';
 
 export interface SerialAllocator {
   reserve(slot: string): Promise<SerialReservation>;

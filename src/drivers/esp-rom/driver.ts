@@ -2,6 +2,7 @@ import { zlibSync } from 'fflate';
 import { md5 } from '../../core/bytes/md5';
 import { toHex } from '../../core/bytes/hex';
 import { FlashError, isFlashError } from '../../shared/errors';
+import { CONSENT_OPTION } from '../../shared/options';
 import type { BlockConstraints, Driver, DriverContext, Identified } from '../types';
 import { chipById, chipByImageId, chipByMagic, RETIRED_CHIP_IDS, RTC_WDT_WKEY, type EspChip } from './chips/index';
 import { applyFlashParams, foreignImage, sizeName, type FlashParams } from './image-header';
@@ -58,6 +59,8 @@ export interface EspRomOptions extends FlashParams {
    * means "no reset": the chip is already in download mode (e.g. re-acquired after USB re-enumeration).
    */
   resets?: readonly ResetKind[];
+  /** After a successful job: 'hard-reset' (default) starts the application; the others leave the chip in the loader. */
+  after?: 'hard-reset' | 'no-reset' | 'stay';
 }
 
 interface Region {
@@ -112,6 +115,8 @@ export class EspRomDriver implements Driver {
   private md5Cache = new Map<number, string>();
   private closed = false;
   private bootText = '';
+  /** A loader answered in this session: only then is the chip known to be in download mode. */
+  private loaderAnswered = false;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -127,6 +132,7 @@ export class EspRomDriver implements Driver {
     await this.link.setBaud(ESP_ROM_BAUD);
     if (this.options.resets?.length === 0 && (await this.sync())) {
       this.ctx.log('info', `ESP loader answered without a reset (${this.stubRunning ? 'flasher stub already running' : 'ROM'}).`);
+      this.loaderAnswered = true;
       return;
     }
     for (const kind of this.options.resets ?? RESET_SEQUENCE) {
@@ -135,7 +141,8 @@ export class EspRomDriver implements Driver {
       if (await this.sync()) {
         this.resetUsed = signals ? kind : 'none';
         this.ctx.log('info', `ESP loader answered${signals ? ` after a ${kind} reset` : ''} (${this.stubRunning ? 'flasher stub already running' : 'ROM'}).`);
-        return;
+        this.loaderAnswered = true;
+      return;
       }
       if (!signals) break; // without DTR/RTS every strategy is the same non-reset
     }
@@ -144,7 +151,8 @@ export class EspRomDriver implements Driver {
       await this.link.setBaud(this.workBaud);
       if (await this.sync()) {
         this.ctx.log('info', `A flasher stub was still running at ${this.workBaud} baud.`);
-        return;
+        this.loaderAnswered = true;
+      return;
       }
       await this.link.setBaud(ESP_ROM_BAUD);
     }
@@ -280,7 +288,7 @@ export class EspRomDriver implements Driver {
     };
     if (this.stubRunning) {
       await step('Finishing the last writes', () => this.pump(true));
-      if (this.link.baud !== ESP_ROM_BAUD) {
+      if (this.link.baud !== ESP_ROM_BAUD && !(outcome?.ok !== false && this.options.after === 'no-reset')) {
         await step('Returning to 115200 baud', async () => {
           await this.link.command(Command.CHANGE_BAUDRATE, words(ESP_ROM_BAUD, this.link.baud));
           await this.link.setBaud(ESP_ROM_BAUD);
@@ -289,7 +297,11 @@ export class EspRomDriver implements Driver {
     }
     // After a failed job the chip stays in download mode, so "Flash" again needs no BOOT button.
     if (outcome?.ok === false) {
-      this.ctx.log('info', 'Left the chip in download mode after the failure: flash again to finish.');
+      if (this.loaderAnswered) this.ctx.log('info', 'Left the chip in download mode after the failure: flash again to finish.');
+      return;
+    }
+    if (this.options.after === 'stay' || this.options.after === 'no-reset') {
+      this.ctx.log('info', 'Left the chip in download mode, as asked (--after).');
       return;
     }
     await step('Hard reset', () => this.hardReset());
@@ -826,7 +838,7 @@ export function createDriver(ctx: DriverContext, options?: EspRomOptions): EspRo
  * `reset=none|classic|classic-slow|usb-jtag-serial` (comma-separated, tried in order).
  */
 function optionsFromContext(o: Readonly<Record<string, string>>): EspRomOptions {
-  const known = new Set(['flash-mode', 'flash-freq', 'flash-size', 'reset']);
+  const known = new Set(['flash-mode', 'flash-freq', 'flash-size', 'reset', 'before', 'after', CONSENT_OPTION]);
   const unknown = Object.keys(o).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new FlashError('unsupported', `esp-rom has no option "${unknown[0]}".`, { hint: `Options: ${[...known].join(', ')}.` });
@@ -835,6 +847,10 @@ function optionsFromContext(o: Readonly<Record<string, string>>): EspRomOptions 
   if (o['flash-mode'] !== undefined) out.flashMode = o['flash-mode'] as EspRomOptions['flashMode'];
   if (o['flash-freq'] !== undefined) out.flashFreq = o['flash-freq'];
   if (o['flash-size'] !== undefined) out.flashSize = o['flash-size'];
+  if (o.after !== undefined) out.after = o.after as EspRomOptions['after'];
+  // --before as esptool spells it; a `reset` list, when given too, is the finer choice.
+  if (o.before === 'no-reset') out.resets = [];
+  if (o.before === 'usb-reset') out.resets = ['usb-jtag-serial'];
   if (o.reset !== undefined) {
     const resets = o.reset === 'none' ? [] : o.reset.split(',');
     const valid: readonly string[] = ['classic', 'classic-slow', 'usb-jtag-serial'];

@@ -1,5 +1,19 @@
 import type { DriverMeta } from '../types';
+import type { DriverOptionSpec } from '../../shared/options';
 import { ESP_CHIPS, ESPRESSIF_USB_VID, nativeUsbIds } from './chips/index';
+import { FLASH_MODES } from './image-header';
+
+const union = (keys: (c: (typeof ESP_CHIPS)[number]) => string[]) => [...new Set(ESP_CHIPS.flatMap(keys))];
+
+/** esptool's --before / --after and --flash_mode/freq/size, as declared options. */
+const ESP_OPTIONS: DriverOptionSpec[] = [
+  { name: 'before', type: 'choice', values: ['default-reset', 'no-reset', 'usb-reset'], default: 'default-reset', description: 'How to enter download mode: DTR/RTS reset (classic and USB-Serial/JTAG), none (already in download mode), or the USB-Serial/JTAG sequence only.' },
+  { name: 'after', type: 'choice', values: ['hard-reset', 'no-reset', 'stay'], default: 'hard-reset', description: 'After a successful job: reset into the application, leave the lines alone, or stay in the loader at 115200 baud.' },
+  { name: 'reset', type: 'list', values: ['none', 'classic', 'classic-slow', 'usb-jtag-serial'], description: 'Reset sequences to try in order (finer than --before; comma-separated).', operations: ['flash', 'verify', 'read', 'erase', 'blank-check', 'probe'] },
+  { name: 'flash-mode', type: 'choice', values: ['keep', ...Object.keys(FLASH_MODES)], default: 'keep', description: 'SPI mode written into the image header at the bootloader offset.', operations: ['flash'] },
+  { name: 'flash-freq', type: 'choice', values: ['keep', ...union((c) => Object.keys(c.flashFreqCodes))], default: 'keep', description: 'SPI clock written into the image header (the chip\'s own codes).', operations: ['flash'] },
+  { name: 'flash-size', type: 'choice', values: ['keep', 'detect', ...union((c) => Object.keys(c.flashSizeCodes))], default: 'keep', description: 'Flash size written into the image header; detect = the size read from the flash chip.', operations: ['flash'] },
+];
 
 /** The chips with Xtensa cores; every later one is RISC-V. */
 const XTENSA = new Set(['esp8266', 'esp32', 'esp32s2', 'esp32s3']);
@@ -27,6 +41,7 @@ export const espRomMeta: DriverMeta = {
     options: { reset: 'none' },
   },
   capabilities: { erase: true, read: true, eeprom: false },
+  options: ESP_OPTIONS,
   targets: ESP_CHIPS.map((c) => ({
     id: c.id,
     name: c.name,

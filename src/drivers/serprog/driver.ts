@@ -5,7 +5,8 @@ import { FlashError } from '../../shared/errors';
 import type { BlockConstraints, Driver, DriverContext, Identified } from '../types';
 import { SerprogClient, type ProgrammerInfo, type SpiTransaction } from './client';
 import { NorFlash, readJedecId, sfdpReader, statusText, type SpiBus } from './nor-flash';
-import { parseTarget, type TargetSpec } from './target';
+import { parseHz, parseTarget, type TargetSpec } from './target';
+import { hasConsent } from '../../core/job/options';
 
 /** SPI clock asked for when the selection names none; identify() lowers it to the part's READ limit. */
 const DEFAULT_SPI_HZ = 16_000_000;
@@ -35,6 +36,10 @@ export class SerprogDriver implements Driver {
   constructor(private readonly ctx: DriverContext) {
     this.client = new SerprogClient(ctx);
     this.target = parseTarget(ctx.targetId);
+    // Declared options (--option spi=8M cs=1) and the +spi=/+cs= part suffixes mean the same.
+    const o = ctx.options ?? {};
+    if (o.spi !== undefined) this.target.spiHz = parseHz(o.spi);
+    if (o.cs !== undefined) this.target.cs = Number(o.cs);
   }
 
   async connect(): Promise<void> {
@@ -184,9 +189,9 @@ export class SerprogDriver implements Driver {
     if (this.writable) return;
     const state = await nor.protection();
     if (state.protected) {
-      if (!this.target.options.has('unprotect')) {
+      if (!this.target.options.has('unprotect') && !hasConsent(this.ctx.options, 'unprotect')) {
         throw new FlashError('write-protected', `${nor.chip.id} is write-protected (${statusText(state)}: block-protect bits set); nothing was written.`, {
-          hint: `To clear the protection bits, select the part as "${nor.chip.id}+unprotect" (for example --chip ${nor.chip.id}+unprotect).`,
+          hint: `To clear the protection bits, run again with consent (CLI: --consent unprotect, or --chip ${nor.chip.id}+unprotect).`,
           details: { sr1: state.sr1, sr2: state.sr2 },
         });
       }

@@ -18,6 +18,12 @@ export const serprogMeta: DriverMeta = {
     { usbVendorId: 0x2341 }, // Arduino
   ],
   capabilities: { erase: true, read: true, eeprom: false },
+  // Set on the part: --chip W25Q16+spi=8M+cs=1 (see target.ts); +unprotect is the older spelling of --consent unprotect.
+  options: [
+    { name: 'spi', type: 'text', description: 'SPI clock to ask the programmer for, in Hz or with k / M (e.g. 8M); same as the +spi= part suffix.' },
+    { name: 'cs', type: 'number', description: 'Chip-select line on programmers with several; same as the +cs= part suffix.' },
+  ],
+  consents: ['unprotect'],
   // W25Q16 first: the part the conformance lifecycle and the demo device use.
   targets: SPI_NOR_CHIPS.map((c) => ({
     id: c.id,

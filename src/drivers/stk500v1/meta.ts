@@ -14,6 +14,7 @@ export const stk500v1Meta: DriverMeta = {
     { usbVendorId: 0x10c4, usbProductId: 0xea60 }, // SiLabs CP2102
   ],
   capabilities: { erase: false, read: true, eeprom: true },
+  options: [],
   targets: AVR_PARTS.filter((p) => p.flashSize <= 0x20000 && p.id !== 'm32u4').map((p) => ({
     id: p.id,
     name: p.name,

@@ -28,6 +28,7 @@ export const stk500v2Meta: DriverMeta = {
     { usbVendorId: 0x10c4, usbProductId: 0xea60 }, // SiLabs CP2102
   ],
   capabilities: { erase: false, read: true, eeprom: true },
+  options: [],
   targets: PARTS.map(([id, boards]) => {
     const p = findAvrPart(id) as AvrPart;
     return {

@@ -12,6 +12,7 @@ import {
   type Stm32Part,
 } from '../../chips/stm32';
 import { concatBytes } from '../../core/bytes/concat';
+import { hasConsent } from '../../core/job/options';
 import { FlashError, isFlashError } from '../../shared/errors';
 import type { BlockConstraints, Driver, DriverContext, Identified } from '../types';
 import { planPageSize } from './meta';
@@ -473,17 +474,17 @@ export class Stm32UsartDriver implements Driver {
 
   private async handleReadoutProtection(family: Stm32Family): Promise<void> {
     const name = this.part?.name ?? family.name;
-    if (this.options.unprotect !== UNPROTECT_CONSENT) {
+    if (this.options.unprotect !== UNPROTECT_CONSENT && !hasConsent(this.ctx.options, 'unprotect')) {
       throw new FlashError('write-protected', `${name} is read-out protected (RDP level 1): its bootloader refuses to read, write or erase flash. Nothing was changed.`, {
         hint:
           `Removing the protection makes the chip erase its entire flash: the firmware on it and any data stored in flash are lost for good. ` +
-          `If that is acceptable, run again with the consent option unprotect=${UNPROTECT_CONSENT} (CLI: --option unprotect=${UNPROTECT_CONSENT}).`,
+          `If that is acceptable, run again with consent to unprotect (CLI: --consent unprotect, or the older --option unprotect=${UNPROTECT_CONSENT}).`,
         details: { protection: 'readout', consent: UNPROTECT_CONSENT },
       });
     }
     if (!this.flashSize) this.flashSize = this.part?.flashSize ?? family.flashMax;
     this.family = family;
-    await this.readoutUnprotect(this.options.unprotect);
+    await this.readoutUnprotect(UNPROTECT_CONSENT);
   }
 
   private chooseFlashSize(family: Stm32Family, part: Stm32Part | undefined, reportedKiB: number | undefined): number {

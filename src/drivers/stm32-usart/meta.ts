@@ -1,5 +1,16 @@
 import { findStm32Family, STM32_FLASH_BASE, STM32_PARTS, type Stm32Family } from '../../chips/stm32';
 import type { DriverMeta } from '../types';
+import type { DriverOptionSpec } from '../../shared/options';
+
+/** stm32flash's -i (boot sequences), -g (go), and read-out unprotect, as declared options. */
+const STM32_OPTIONS: DriverOptionSpec[] = [
+  { name: 'before', type: 'choice', values: ['no-reset', 'default-reset'], default: 'no-reset', description: 'no-reset: BOOT0 is already set and the chip reset; default-reset: drive RTS→BOOT0 and DTR→NRST (boot=rts&dtr,-dtr,,-rts).' },
+  { name: 'after', type: 'choice', values: ['stay', 'no-reset', 'hard-reset'], default: 'stay', description: 'After a successful job: stay in the bootloader, or start the application (Go to the flash base).' },
+  { name: 'boot', type: 'text', description: 'Boot entry[:exit] sequence in stm32flash -i syntax, e.g. "rts&dtr,-dtr,,-rts:-rts&dtr,-dtr".' },
+  { name: 'go', type: 'text', description: 'Start the application after the session: "flash" or an address (stm32flash -g).' },
+  { name: 'pipeline', type: 'boolean', default: 'true', description: 'Send command, address and data of a read/write in one burst (retries go step by step).' },
+  { name: 'unprotect', type: 'choice', values: ['erase-all-flash'], dangerous: 'unprotect', description: 'Older spelling of --consent unprotect: remove read-out protection (the ROM mass-erases the flash).' },
+];
 
 /**
  * The unit the job planner cuts flash into. Uniform pages up to 4 KiB are planned page by page, so an
@@ -24,6 +35,8 @@ export const stm32UsartMeta: DriverMeta = {
     { usbVendorId: 0x067b, usbProductId: 0x2303 }, // Prolific PL2303
   ],
   capabilities: { erase: true, read: true, eeprom: false },
+  options: STM32_OPTIONS,
+  consents: ['unprotect'],
   targets: STM32_PARTS.map((p) => {
     const fam = findStm32Family(p.pid)!;
     return {

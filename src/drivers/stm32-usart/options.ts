@@ -1,4 +1,8 @@
 import { FlashError } from '../../shared/errors';
+import { CONSENT_OPTION } from '../../shared/options';
+
+/** --before default-reset: the usual wiring of a USB-serial adapter, RTS→BOOT0 and DTR→NRST. */
+export const DEFAULT_RESET_ENTRY = 'rts&dtr,-dtr,,-rts';
 
 /**
  * The exact value that expresses consent to remove read-out protection. Removing it makes the ROM
@@ -51,11 +55,20 @@ export function parseOptions(raw: Readonly<Record<string, unknown>> | undefined)
         }
         break;
       }
+      case 'before':
+        // default-reset: the usual adapter wiring, RTS→BOOT0 and DTR→NRST (stm32flash -i rts&dtr,-dtr,,-rts).
+        if (value === 'default-reset' && raw?.boot === undefined) out.boot = DEFAULT_RESET_ENTRY;
+        break;
+      case 'after':
+        if (value === 'hard-reset' && raw?.go === undefined) out.go = 'flash';
+        break;
+      case CONSENT_OPTION:
+        break; // read with hasConsent() where it matters
       case 'pipeline':
         out.pipeline = !(value === false || value === 'false' || value === '0' || value === 'off');
         break;
       default:
-        throw new FlashError('unsupported', `Unknown stm32-usart option "${key}" (boot, unprotect, go, pipeline).`);
+        throw new FlashError('usage', `Unknown stm32-usart option "${key}" (before, after, boot, go, pipeline, unprotect).`);
     }
   }
   return out;

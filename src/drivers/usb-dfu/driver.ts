@@ -1,6 +1,7 @@
 import { isFlashError, FlashError } from '../../shared/errors';
 import { isStall, type UsbPipe } from '../../core/io/usb-pipe';
 import type { BlockConstraints, Driver, Identified } from '../types';
+import { hasConsent } from '../../core/job/options';
 import { requireUsb, type AnyDriverContext, type UsbDriverContext } from '../usb-types';
 import { DfuDriver, DfuLink, probeDfu, type DfuProbe } from './dfu';
 import { DfuseDriver } from './dfuse';
@@ -119,5 +120,9 @@ export class UsbDfuDriver implements Driver {
 
 /** Takes either context so the registry's DriverModule type fits; a serial link is refused. */
 export function createDriver(ctx: AnyDriverContext): UsbDfuDriver {
-  return new UsbDfuDriver(requireUsb(ctx, usbDfuMeta.label));
+  const usb = requireUsb(ctx, usbDfuMeta.label);
+  // The declared options (--consent unprotect, --after stay) say what the context fields say.
+  const readUnprotect = usb.consent?.readUnprotect ?? hasConsent(usb.options, 'unprotect');
+  const leave = usb.leave ?? usb.options?.after !== 'stay';
+  return new UsbDfuDriver({ ...usb, consent: { readUnprotect }, leave });
 }

@@ -30,6 +30,10 @@ export const usbDfuMeta: DriverMeta = {
     { usbVendorId: 0x0483, usbProductId: 0xdf11, classCode: 0xfe, subclassCode: 0x01 },
   ],
   capabilities: { erase: true, read: true, eeprom: false },
+  options: [
+    { name: 'after', type: 'choice', values: ['hard-reset', 'stay'], default: 'hard-reset', description: 'After a successful write: leave DFU mode into the application (dfu-util :leave / reset), or stay in DFU mode.' },
+  ],
+  consents: ['unprotect'],
   targets: DFU_PARTS.map((p) => ({ id: p.id, name: p.name, boards: [...p.boards], memories: memoriesOf(p) })),
   // Only the simulator is proven (real dfu-util drives it, tests/peers/dfu-util.test.ts); no silicon here.
   tested: { probe: 'peer', read: 'peer', write: 'peer', erase: 'peer' },

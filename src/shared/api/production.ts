@@ -92,7 +92,7 @@ export interface StationReport extends JobReport {
   serial?: string;
 }
 
-export type SerialStatus = 'reserved' | 'used' | 'voided';
+export type SerialStatus = 'reserved' | 'used' | 'unverified' | 'voided';
 
 /** One number handed out: reserved before programming, then used or voided, never handed out again. */
 export interface SerialRecord {

@@ -154,7 +154,7 @@ export async function listSerials(db: FlasherDb, query: { pool?: string; limit?:
 export async function poolStatus(db: FlasherDb, settings: SerialSettings): Promise<SerialPoolStatus> {
   return stored('read the serial numbers', async () => {
     const tx = db.transaction(['serials', 'serial-pools']);
-    const counts = { used: 0, voided: 0, reserved: 0 };
+    const counts = { used: 0, unverified: 0, voided: 0, reserved: 0 };
     const taken = new Set<string>();
     for await (const cursor of tx.objectStore('serials').index('by-pool').iterate(settings.pool)) {
       counts[cursor.value.status]++;
