@@ -29,7 +29,7 @@ export class Output {
 
   /** One device's (or one command's) result: a text line, or the JSON object. */
   result(json: Record<string, unknown>, text: string | (() => string)): void {
-    if (this.mode.json) this.line(JSON.stringify({ webprog: toolVersion(), command: this.command, ...json }));
+    if (this.mode.json) this.line(JSON.stringify({ version: toolVersion(), command: this.command, ...json }));
     else this.line(this.paint(typeof text === 'string' ? text : text()));
   }
 
