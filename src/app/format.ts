@@ -13,6 +13,11 @@ export function formatCount(n: number): string {
   return intf.format(n);
 }
 
+/** "1 job", "2 jobs", "1,024 bytes": a count with its noun in the right number. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${intf.format(n)} ${n === 1 ? one : many}`;
+}
+
 /** Whole percent done, rounded down: a job shows 100 % only once it is finished. */
 export function percent(fraction: number): number {
   return Math.floor(fraction * 100);

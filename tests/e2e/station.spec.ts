@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
-import { writeHexFile } from './support/firmware';
+import { nav, prepareRecipe, setSlots, waitForRun } from './support/station';
 
 /*
  * The production station in Chromium, driven through its real UI: a recipe with a serial rule, eight
@@ -11,69 +10,15 @@ import { writeHexFile } from './support/firmware';
 
 const app = appUnderTest({ viewport: { width: 1400, height: 1000 } });
 
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
-
-/** Adds the firmware to the library and makes a recipe for it with a u32 serial from `start`. */
-async function prepareRecipe(page: Page, opts: { name: string; size: number; start: number }) {
-  const fw = writeHexFile(`station-${opts.name}-${Date.now()}.hex`, opts.size, 11);
-  await page.goto(app.server.origin + '/#/library');
-  await page.locator('#library-add').setInputFiles(fw.path);
-  await page.getByRole('row').filter({ hasText: fw.name }).waitFor();
-
-  await page.goto(app.server.origin + '/#/recipes');
-  await page.getByRole('heading', { name: 'Recipes', exact: true }).waitFor();
-  await page.getByRole('button', { name: 'New recipe' }).click();
-  await page.getByLabel('Name', { exact: true }).fill(opts.name);
-  await page.getByLabel('Board or part').selectOption('stk500v1:m328p:Arduino Uno');
-  await page.getByLabel('Firmware (from the library)').selectOption(fw.sha256);
-  await page.getByLabel('Write a serial number into each device').check();
-  await page.getByLabel('Serial address').fill('0x7000');
-  await page.getByLabel('Serial format').selectOption('u32le');
-  await page.getByLabel('Serial start').fill(String(opts.start));
-  await page.getByRole('button', { name: 'Save recipe' }).click();
-  const row = page.getByRole('row').filter({ hasText: opts.name });
-  await row.waitFor();
-  await expect.poll(() => row.innerText()).toContain(`next ${opts.start}`);
-  await row.getByRole('button', { name: 'Use at station' }).click();
-  await page.getByRole('heading', { name: 'Station', exact: true }).waitFor();
-  return fw;
-}
-
-async function setSlots(page: Page, n: number) {
-  const setup = page.locator('details.setup');
-  if (!(await setup.evaluate((d) => (d as HTMLDetailsElement).open))) await setup.locator('summary').click();
-  const input = page.getByLabel('Slots', { exact: true });
-  await input.fill(String(n));
-  await input.press('Enter');
-  await input.blur();
-  await expect.poll(() => page.getByRole('article', { name: /^Slot \d+$/ }).count()).toBe(n);
-}
-
-/** Waits until no slot runs any more; returns each tile's status and serial, in slot order. */
-async function waitForRun(page: Page, n: number, timeout = 60_000) {
-  const tiles = page.getByRole('article', { name: /^Slot \d+$/ });
-  await expect.poll(() => tiles.evaluateAll((els) => els.filter((e) => e.getAttribute('data-status') === 'running').length), { timeout: 5000 }).toBeGreaterThan(0);
-  await expect.poll(() => tiles.evaluateAll((els) => els.filter((e) => e.getAttribute('data-status') === 'running').length), { timeout, interval: 250 }).toBe(0);
-  return tiles.evaluateAll((els) =>
-    els.map((e) => ({
-      status: e.getAttribute('data-status'),
-      word: e.querySelector('.word')?.textContent ?? '',
-      serial: e.querySelector('.serial dd')?.textContent?.trim() ?? '',
-    })),
-  );
-}
-
 describe('production station in Chromium', () => {
   it('programs 8 virtual devices at once with 8 unique serials, and one faulty slot fails alone', async () => {
     const { page, errors } = app.browser;
-    await prepareRecipe(page, { name: 'Gang of eight', size: 4096, start: 5000 });
+    await prepareRecipe(page, app.server.origin, { name: 'Gang of eight', size: 4096, start: 5000 });
     expect(await page.getByLabel('Recipe', { exact: true }).inputValue()).not.toBe('');
     await setSlots(page, 8);
 
     await page.getByRole('button', { name: 'Start all' }).click();
-    const first = await waitForRun(page, 8);
+    const first = await waitForRun(page);
     expect(first.map((t) => t.status)).toEqual(Array(8).fill('passed'));
     expect(first.map((t) => t.word)).toEqual(Array(8).fill('PASS')); // not colour alone
     const serials = first.map((t) => t.serial);
@@ -95,7 +40,7 @@ describe('production station in Chromium', () => {
     await page.getByRole('heading', { name: 'Station', exact: true }).waitFor();
     await page.getByLabel('Link fault, slot 3').selectOption('disconnect'); // the set-up panel stayed open
     await page.getByRole('button', { name: 'Start all' }).click();
-    const second = await waitForRun(page, 8);
+    const second = await waitForRun(page);
     expect(second.map((t) => t.status)).toEqual(['passed', 'passed', 'failed', 'passed', 'passed', 'passed', 'passed', 'passed']);
     expect(second[2]!.word).toBe('FAIL');
     const slot3 = page.getByRole('article', { name: 'Slot 3' });
@@ -123,7 +68,7 @@ describe('production station in Chromium', () => {
 
   it('shows the audit trail on the dashboard and exports station columns', async () => {
     const { page, errors } = app.browser;
-    await prepareRecipe(page, { name: 'Dashboard run', size: 1024, start: 1 });
+    await prepareRecipe(page, app.server.origin, { name: 'Dashboard run', size: 1024, start: 1 });
     await setSlots(page, 2);
     // Operator screen: the scanner field has the focus; a scanned lot and board IDs land in the records.
     await page.getByLabel('Operator mode').check();
@@ -135,7 +80,7 @@ describe('production station in Chromium', () => {
     }
     await expect.poll(() => page.locator('#scan-note').innerText()).toContain('Board PCB-B → slot 2');
     await page.keyboard.press('Control+Enter');
-    const result = await waitForRun(page, 2);
+    const result = await waitForRun(page);
     expect(result.map((t) => t.status)).toEqual(['passed', 'passed']);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('station-scan');
 
@@ -163,7 +108,7 @@ describe('production station in Chromium', () => {
 describe('figures: a gang of 32 in one tab', () => {
   it('programs 32 virtual devices at once without the page stuttering', async () => {
     const { page, errors } = app.browser;
-    await prepareRecipe(page, { name: 'Gang of 32', size: 8192, start: 100_000 });
+    await prepareRecipe(page, app.server.origin, { name: 'Gang of 32', size: 8192, start: 100_000 });
 
     /**
      * One Start all over `n` slots in `workers` workers (0: automatic), timed in the page from the

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { appUnderTest } from './support/app';
+import { AxeReport } from './support/axe';
+import { writeHexFile } from './support/firmware';
+import { nav, prepareRecipe, setSlots, waitForRun } from './support/station';
+
+/*
+ * Every view and its main states, checked by axe-core in Chromium, in the light and the dark colour
+ * scheme: no violation of moderate impact or worse, and exactly one <h1> (the view's title) each.
+ * The per-state counts are printed: they are the figure the issue asks for.
+ */
+
+const app = appUnderTest({ viewport: { width: 1280, height: 900 } });
+
+async function both(report: AxeReport, page: Page, state: string) {
+  await page.emulateMedia({ colorScheme: 'light' });
+  await report.check(page, `${state} (light)`);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await report.check(page, `${state} (dark)`);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+async function view(page: Page, hash: string, heading: RegExp | string) {
+  await page.goto(app.server.origin + '/' + hash);
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+describe('accessibility of every view (axe-core)', () => {
+  it('has one h1 and no moderate-or-worse axe violation in any view or state', async () => {
+    const { page, errors } = app.browser;
+    const report = new AxeReport();
+
+    // Empty states: a first visit.
+    await page.goto(app.server.origin + '/');
+    await page.getByRole('radio', { name: /Arduino Uno \(virtual\)/ }).waitFor();
+    await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
+    await both(report, page, 'Flash, empty');
+    for (const [hash, heading, state] of [
+      ['#/history', 'History', 'History, empty'],
+      ['#/library', 'Firmware library', 'Library, empty'],
+      ['#/inspector', 'Inspector', 'Inspector, empty'],
+      ['#/settings', 'Settings', 'Settings'],
+      ['#/station', 'Station', 'Station, no recipe'],
+      ['#/recipes', 'Recipes', 'Recipes, empty'],
+      ['#/dashboard', 'Dashboard', 'Dashboard, empty'],
+      ['#/planner', /^Planner/, 'Planner'],
+    ] as const) {
+      await view(page, hash, heading);
+      await both(report, page, state);
+    }
+
+    // The recipe editor open (the production screens' dialog).
+    await view(page, '#/recipes', 'Recipes');
+    await page.getByRole('button', { name: 'New recipe' }).click();
+    await page.getByRole('heading', { name: 'New recipe' }).waitFor();
+    await both(report, page, 'Recipes, editor open');
+
+    // A recipe, its firmware in the library, and the station ready.
+    await prepareRecipe(page, app.server.origin, { name: 'Axe run', size: 2048, start: 1 });
+    await both(report, page, 'Station, recipe chosen');
+    await setSlots(page, 2);
+    await page.getByRole('button', { name: 'Start all' }).click();
+    await page.locator('article[data-status="running"]').first().waitFor();
+    await report.check(page, 'Station, running (light)');
+    await waitForRun(page);
+    await both(report, page, 'Station, finished');
+
+    await view(page, '#/recipes', 'Recipes');
+    await page.getByRole('row').filter({ hasText: 'Axe run' }).getByRole('button', { name: 'Lock…' }).click();
+    await page.getByRole('textbox', { name: 'PIN' }).waitFor();
+    await both(report, page, 'Recipes, list and PIN form');
+
+    await view(page, '#/library', 'Firmware library');
+    await page.getByRole('row').first().waitFor();
+    await both(report, page, 'Library, one file');
+    await page.getByRole('button', { name: /^Delete / }).first().click();
+    await page.getByRole('button', { name: 'Keep' }).waitFor();
+    await both(report, page, 'Library, delete asked');
+
+    await view(page, '#/dashboard', 'Dashboard');
+    await page.locator('.kpi').first().waitFor();
+    await both(report, page, 'Dashboard, with jobs');
+
+    // The Flash screen: a file chosen, a job running, Verified.
+    const fw = writeHexFile(`axe-${Date.now()}.hex`, 24 * 1024, 9);
+    await page.goto(app.server.origin + '/');
+    await page.locator('#firmware-file').setInputFiles(fw.path);
+    await page.getByText('Intel HEX', { exact: true }).waitFor();
+    await both(report, page, 'Flash, file loaded');
+    await page.getByRole('button', { name: 'Flash', exact: true }).click();
+    await page.getByRole('progressbar', { name: 'Flashing progress' }).waitFor();
+    await report.check(page, 'Flash, running (light)');
+    await page.getByRole('heading', { name: 'Verified' }).waitFor({ timeout: 60_000 });
+    await both(report, page, 'Flash, verified');
+
+    await nav(page, 'History').click();
+    await page.getByRole('row').filter({ hasText: fw.name }).waitFor();
+    await both(report, page, 'History, with jobs');
+
+    // An error card, details opened.
+    await page.goto(app.server.origin + '/?fault=disconnect');
+    await page.getByText('Fault injection is on').waitFor();
+    await page.locator('#firmware-file').setInputFiles(fw.path);
+    await page.getByRole('button', { name: 'Flash', exact: true }).click();
+    const card = page.getByRole('alert').filter({ hasText: 'Flashing failed' });
+    await card.waitFor({ timeout: 30_000 });
+    await card.getByText('Technical details').click();
+    await both(report, page, 'Flash, error card');
+
+    console.log(`axe violations (moderate or worse) per view and state:\n${report.summary()}`);
+    expect(report.failing()).toEqual({});
+    expect(errors).toEqual([]);
+  });
+});
