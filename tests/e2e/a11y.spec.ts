@@ -108,6 +108,13 @@ describe('accessibility of every view (axe-core)', () => {
     await card.getByText('Technical details').click();
     await both(report, page, 'Flash, error card');
 
+    // A phone: the folded navigation open, and History as a list.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await nav(page, 'History').evaluate((a: HTMLAnchorElement) => a.click());
+    await page.getByRole('heading', { name: 'History', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await both(report, page, 'History at 360 px, menu open');
+
     console.log(`axe violations (moderate or worse) per view and state:\n${report.summary()}`);
     expect(report.failing()).toEqual({});
     expect(errors).toEqual([]);
