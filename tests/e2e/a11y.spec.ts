@@ -110,8 +110,7 @@ describe('accessibility of every view (axe-core)', () => {
 
     // A phone: the folded navigation open, and History as a list.
     await page.setViewportSize({ width: 360, height: 740 });
-    await nav(page, 'History').evaluate((a: HTMLAnchorElement) => a.click());
-    await page.getByRole('heading', { name: 'History', level: 1 }).waitFor();
+    await view(page, '#/history', 'History');
     await page.getByRole('button', { name: 'Menu' }).click();
     await both(report, page, 'History at 360 px, menu open');
 
