@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
+import { boardField, boardsLoaded } from './support/board';
 import { AxeReport } from './support/axe';
 import { writeHexFile } from './support/firmware';
 import { nav, prepareRecipe, setSlots, waitForRun } from './support/station';
@@ -34,8 +35,13 @@ describe('accessibility of every view (axe-core)', () => {
     // Empty states: a first visit.
     await page.goto(app.server.origin + '/');
     await page.getByRole('radio', { name: /Arduino Uno \(virtual\)/ }).waitFor();
-    await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
+    await boardsLoaded(page);
     await both(report, page, 'Flash, empty');
+    await boardField(page).click();
+    await boardField(page).fill('STM32');
+    await page.getByRole('listbox', { name: 'Boards' }).getByRole('option').first().waitFor();
+    await both(report, page, 'Flash, board list open');
+    await boardField(page).press('Escape');
     for (const [hash, heading, state] of [
       ['#/history', 'History', 'History, empty'],
       ['#/library', 'Firmware library', 'Library, empty'],

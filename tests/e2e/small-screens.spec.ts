@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
+import { boardsLoaded } from './support/board';
 import { writeHexFile } from './support/firmware';
 import { prepareRecipe, setSlots } from './support/station';
 
@@ -23,7 +24,7 @@ async function sideways(page: Page): Promise<number | { overflow: number; culpri
     const culprits = Array.from(document.querySelectorAll('body *'))
       .filter((e) => e.getBoundingClientRect().right > el.clientWidth + 0.5)
       .slice(0, 8)
-      .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`);
+      .map((e) => `${e.tagName.toLowerCase()}.${Array.from(e.classList).join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`);
     return { overflow, culprits };
   });
 }
@@ -43,7 +44,7 @@ describe('small screens (360 px)', () => {
   it('fits every view in the width, folds the navigation, and lists instead of wide tables', async () => {
     const { page, errors } = app.browser;
     await page.goto(app.server.origin + '/');
-    await page.locator('#board option[value^="stk500v1:"]').first().waitFor({ state: 'attached' });
+    await boardsLoaded(page);
 
     // The navigation is one menu button until opened.
     const menu = page.getByRole('button', { name: 'Menu' });
