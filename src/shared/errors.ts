@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'nak' // the device answered, but refused
   | 'protocol' // the device answered something the protocol does not allow
   | 'bad-checksum'
-  | 'verify-mismatch'
+  | 'verify-mismatch' // the chip holds other bytes than the image (read the same twice)
+  | 'noisy-line' // the read-back could not be read the same way twice: the line, not the chip
   | 'wrong-target' // signature / chip ID differs from the chosen part
   | 'no-chip' // the programmer answers, but no chip does (empty socket, loose clip)
   | 'write-protected' // the chip refuses writes until its protection is cleared
@@ -46,6 +47,7 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   protocol: 'The device is speaking a different protocol: check the selected programmer type.',
   'bad-checksum': 'The link is noisy: try a shorter cable or a lower baud rate.',
   'verify-mismatch': 'Flash again; if it keeps failing the chip may be worn or write-protected.',
+  'noisy-line': 'Check the cable (shorter, shielded, no hub) or lower the baud rate, then flash again; the chip is probably fine.',
   'wrong-target': 'Select the part that matches the board, or check that the right board is connected.',
   'image-out-of-range': 'Use a firmware file built for this part.',
   'no-chip': 'Check that the chip sits in the socket the right way round, or that the clip makes contact.',

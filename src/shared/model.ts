@@ -84,6 +84,8 @@ export interface FaultSpec {
   stallRate?: number;
   stallMs?: number;
   disconnectAfterBytes?: number;
+  /** Which way bit flips, drops and duplicates hit: 'to-host' is the read-back direction. Both unless told. */
+  direction?: 'both' | 'to-device' | 'to-host';
 }
 
 export interface DeviceIdentity {

@@ -17,7 +17,7 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * Wraps the host end of a link with reproducible line faults: bit flips, dropped and duplicated
- * bytes in both directions, stalls before reads, and a disconnect after N bytes in total.
+ * bytes (in both directions, or one: `direction`), stalls before reads, and a disconnect after N bytes in total.
  * The same seed gives the same faults for the same traffic.
  */
 export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): ByteStream {
@@ -35,6 +35,8 @@ export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): By
     if (disconnected) throw new FlashError('device-lost', 'The device disconnected.');
   };
 
+  const toDevice = spec.direction !== 'to-host';
+  const toHost = spec.direction !== 'to-device';
   const mangle = (data: Uint8Array): Uint8Array => {
     const out: number[] = [];
     for (let byte of data) {
@@ -54,11 +56,11 @@ export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): By
         // The cable goes mid-frame: the first part leaves, the rest never does.
         const part = data.subarray(0, limit - bytesSeen);
         bytesSeen = limit;
-        await inner.write(mangle(part));
+        await inner.write(toDevice ? mangle(part) : part);
         await disconnectIfDue();
       }
       bytesSeen += data.length;
-      await inner.write(mangle(data));
+      await inner.write(toDevice ? mangle(data) : data);
     },
     async read(max, opts) {
       await disconnectIfDue();
@@ -66,7 +68,8 @@ export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): By
         if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts.signal);
         // Every byte of a chunk may be dropped: keep waiting, as a UART would.
         while (carry.length === 0) {
-          carry = mangle(await inner.read(max, opts));
+          const chunk = await inner.read(max, opts);
+          carry = toHost ? mangle(chunk) : chunk;
           bytesSeen += carry.length;
         }
       }

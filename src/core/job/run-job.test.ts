@@ -7,7 +7,7 @@ import type { Driver } from './driver-api';
 import { runJob } from './run-job';
 
 /** A device that is just memory, with hooks to make reads lie; enough to test the loop itself. */
-function memoryDriver(opts: { corruptReads?: number } = {}) {
+function memoryDriver(opts: { corruptReads?: number; garble?: (address: number, out: Uint8Array) => void } = {}) {
   const flash = new Uint8Array(4096).fill(0xff);
   const calls: string[] = [];
   let corruptReads = opts.corruptReads ?? 0;
@@ -31,6 +31,7 @@ function memoryDriver(opts: { corruptReads?: number } = {}) {
       calls.push(`read ${address}+${length}`);
       const out = flash.slice(address, address + length);
       if (corruptReads-- > 0) out[0]! ^= 0x01;
+      opts.garble?.(address, out);
       return out;
     },
     async close() {
@@ -60,14 +61,40 @@ describe('runJob', () => {
     expect(calls.some((c) => c.startsWith('write'))).toBe(false);
   });
 
-  it('reads a mismatching block once more before failing: a garbled copy is not a bad device', async () => {
-    const { driver } = memoryDriver({ corruptReads: 1 });
+  it('re-reads only the failing piece of a mismatching block: a garbled copy is not a bad device', async () => {
+    const { driver, calls } = memoryDriver({ corruptReads: 1 });
     expect((await runJob(driver, image(128), {}, rt())).verified).toBe(true);
+    // One full read, then the first 64-byte piece twice until two reads agree; never the whole block again.
+    expect(calls.filter((c) => c.startsWith('read'))).toEqual(['read 0+128', 'read 0+64', 'read 0+64']);
+  });
+
+  it('names the chip when two reads agree on other bytes than the image', async () => {
     const twice = memoryDriver({ corruptReads: 2 });
     const err = await runJob(twice.driver, image(128), {}, rt()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlashError);
     expect((err as FlashError).code).toBe('verify-mismatch');
-    expect((err as FlashError).details).toMatchObject({ address: 0, expected: '0x00', actual: '0x01' });
+    expect((err as FlashError).message).toBe('Verify failed: the chip holds 0x01 at 0x00000000 where the image has 0x00 (read twice the same).');
+    expect((err as FlashError).details).toMatchObject({ address: 0, expected: '0x00', actual: '0x01', verdict: 'chip' });
+  });
+
+  it('blames the line when no two reads of a piece agree, and never passes a chip that holds other data', async () => {
+    let n = 0;
+    const noisy = memoryDriver({ garble: (_a, out) => void (out[5]! ^= 1 << (n++ % 8)) });
+    const err = await runJob(noisy.driver, image(128), {}, rt()).catch((e: unknown) => e);
+    expect((err as FlashError).code).toBe('noisy-line');
+    expect((err as FlashError).message).toContain('the line garbled the read-back; the chip is probably fine');
+    // A wrong byte in the chip behind a line that garbles every other read: still the chip's fault.
+    let k = 0;
+    const bad = memoryDriver({
+      garble: (address, out) => {
+        if (address <= 70 && 70 < address + out.length) out[70 - address] = 0x8d;
+        if (k % 2 === 0) out[1]! ^= 1 << (k % 8);
+        k++;
+      },
+    });
+    const wrong = await runJob(bad.driver, image(128), {}, rt()).catch((e: unknown) => e);
+    expect((wrong as FlashError).code).toBe('verify-mismatch');
+    expect((wrong as FlashError).details).toMatchObject({ address: 70, actual: '0x8D', verdict: 'chip' });
   });
 
   it('refuses erase together with skip-unchanged before connecting', async () => {

@@ -6,6 +6,7 @@ import { concatBytes } from '../bytes/concat';
 import { byteCount, hex, type FirmwareImage } from '../image/memory-image';
 import { planBlocks, readGroups, validateImage, type Block } from '../plan/blocks';
 import type { Driver, Identified } from './driver-api';
+import { verifyReadBack, type VerifyLog } from './verify';
 
 export interface JobRuntime {
   clock: Clock;
@@ -65,7 +66,7 @@ export async function runJob(driver: Driver, image: FirmwareImage, options: JobO
       tracker.enter('verify');
       for (const block of readGroups(blocks, maxRead(driver, blocks))) {
         tracker.checkAbort();
-        await atBlock(block, 'verifying', () => blockMatches(driver, block, true));
+        await atBlock(block, 'verifying', () => blockMatches(driver, block, true, (level, message) => rt.emit({ type: 'log', level, message })));
         tracker.advance(block.data.length);
       }
     }
@@ -258,7 +259,7 @@ async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promis
  * Whether the device holds `block`: by device-side digest when the driver has one, else by reading it
  * back. With `strict`, a difference throws 'verify-mismatch' naming the place instead of returning false.
  */
-async function blockMatches(driver: Driver, block: Block, strict: boolean): Promise<boolean> {
+async function blockMatches(driver: Driver, block: Block, strict: boolean, log: VerifyLog = () => {}): Promise<boolean> {
   if (driver.verifyBlock) {
     const r = await driver.verifyBlock(block.memory, block.address, block.data);
     if (r.equal || !strict) return r.equal;
@@ -267,30 +268,11 @@ async function blockMatches(driver: Driver, block: Block, strict: boolean): Prom
       details: { memory: block.memory, address: block.address, length: block.data.length, device: r.device, expected: r.expected },
     });
   }
-  const actual = await driver.readBlock!(block.memory, block.address, block.data.length);
-  if (sameBytes(block.data, actual)) return true;
-  if (!strict) return false;
-  // Read-back has no checksum on several protocols (STK500, AN3155 Read Memory): a noisy line can
-  // garble the copy, not the flash. Read once more before calling the device wrong.
-  const again = await driver.readBlock!(block.memory, block.address, block.data.length);
-  compareBlock(block, again);
+  if (!strict) return sameBytes(block.data, await driver.readBlock!(block.memory, block.address, block.data.length));
+  // Read-back has no checksum on several protocols (STK500, AN3155 Read Memory, serprog): core/job/verify
+  // re-reads only the pieces that differ and tells a garbled line from a wrong chip.
+  await verifyReadBack(driver, block, log);
   return true;
-}
-
-function compareBlock(block: Block, actual: Uint8Array): void {
-  for (let i = 0; i < block.data.length; i++) {
-    if (actual[i] !== block.data[i]) {
-      const at = block.address + i;
-      throw new FlashError('verify-mismatch', `Verify failed: ${block.memory} at ${hex(at)} reads ${byteHex(actual[i])}, expected ${byteHex(block.data[i])}.`, {
-        details: {
-          memory: block.memory,
-          address: at,
-          expected: byteHex(block.data[i]),
-          actual: byteHex(actual[i]),
-        },
-      });
-    }
-  }
 }
 
 /** Runs one block operation; a failure gets the block's address added, so the log says where it broke. */
@@ -314,9 +296,6 @@ function asFlashError(err: unknown, signal: AbortSignalLike): FlashError {
   return new FlashError('internal', `Unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function byteHex(b: number | undefined): string {
-  return b === undefined ? 'nothing' : hex(b, 2);
-}
 
 /** Phase timing, progress with rate and ETA, and cancellation checks. */
 class PhaseTracker {
