@@ -3,7 +3,7 @@ import type { ByteStream } from '../core/io/byte-stream';
 import type { UsbPipe } from '../core/io/usb-pipe';
 import { runJob } from '../core/job/run-job';
 import type { Driver } from '../core/job/driver-api';
-import { applySerial } from '../core/production/serialize';
+import { applySerial, serialLocation } from '../core/production/serialize';
 import { findDriver } from '../drivers/registry';
 import type { AuditRecord, JobSpec, Recipe, StationEvent, StationJobSpec, StationReport } from '../shared/api';
 import { FlashError, isFlashError, toErrorInfo } from '../shared/errors';
@@ -13,6 +13,7 @@ import type { UsbMatch } from '../transports/reacquire';
 import { deliver, type WorkerContext } from './api/context';
 import type { ApiDeps } from './api/deps';
 import { entryFrom } from './firmware-cache';
+import { intake, refusalError, requiringDevice } from './intake';
 import type { InstallPlan } from './manifests';
 import * as recipeRules from './production/recipes';
 import { throttleEvents } from './sessions';
@@ -64,6 +65,10 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
     if (!entry) throw new FlashError('unsupported', `No programmer called "${spec.driverId}".`);
     // An install's image is bound once the chip is known (manifests.ts); a flash's is the file's.
     const fw = late ? late.firmware : await ctx.firmware.get(spec.firmware.fileSha256);
+    // The desk check again, before the library, the lock and History: a job that could have been
+    // refused on the desk never reaches the board or History. An install's parts are checked by its plan.
+    const desk = late ? null : intake(fw, { driverId: spec.driverId, ...pick(spec, 'targetId', 'address', 'consent') });
+    if (desk && !desk.verdict.ok) throw refusalError(desk.verdict.refusal);
     const db = await deps.db();
     if (spec.keepInLibrary && !late) {
       try {
@@ -134,6 +139,7 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
     if (serial) {
       record.serial = serial.text;
       record.serialValue = serial.reservation.value.toString();
+      record.serialAt = serialLocation(recipeRules.serialRule(serialRule!)).text;
     }
     // Written ahead: if this fails (storage full), the job does not start and nothing is touched.
     try {
@@ -180,9 +186,9 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
     };
 
     try {
-      let image = fw.image;
+      let image = desk?.image ?? fw.image;
       if (serial && serialRule) {
-        image = applySerial(fw.image, recipeRules.serialRule(serialRule), serial.reservation.value);
+        image = applySerial(image, recipeRules.serialRule(serialRule), serial.reservation.value);
         audit({ programmedSha256: describeImage(image).sha256 });
       }
       // A serial port that re-enumerated during connect (a chip's own USB port) is found again once.
@@ -228,7 +234,7 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
               : {}),
           });
           const expected = prod?.recipe.expectedDeviceId;
-          const checked = expected ? expectingDevice(created, expected) : created;
+          const checked = requiringDevice(expected ? expectingDevice(created, expected) : created, desk?.verdict.ok ? desk.verdict.requires : undefined);
           const driver = late ? late.wrap(checked, { audit, log: track, signal: controller.signal }) : checked;
           const report = await runJob(driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
           await settle(report.verified, report.verified ? undefined : 'written but not verified');
@@ -307,6 +313,11 @@ function expectingDevice(driver: Driver, expected: string): Driver {
     return found;
   };
   return driver;
+}
+
+/** The listed fields of `o` that are set. */
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 }
 
 function withoutEmpty<T extends Record<string, string | undefined>>(o: T): Partial<T> {

@@ -46,6 +46,8 @@ export interface AuditRecord {
   /** This device's serial as written (display form: decimal, hex or MAC) and as a decimal number. */
   serial?: string;
   serialValue?: string;
+  /** Where the serial was written: memory and address, 'flash@0x00007000'. */
+  serialAt?: string;
   /** SHA-256 of what this device was programmed with, when serialization made it differ from the image. */
   programmedSha256?: string;
   /** 1 for a unit's first try; a restart of a failed slot counts up (first-pass yield). */

@@ -1,5 +1,6 @@
 import type { Result } from '../errors';
 import type { JobEvent } from '../events';
+import type { IntakeConsent, IntakeVerdict } from '../intake';
 import type { DeviceSelector, DriverInfo, JobOptions, JobReport } from '../model';
 
 /*
@@ -55,6 +56,19 @@ export interface JobSpec {
   expectedPortCount?: number;
   /** Driver options by name (DriverContext.options), e.g. esp-rom `reset=none` for a chip already in its loader. */
   driverOptions?: Record<string, string>;
+  /** Where a raw image (BIN, ESP image) goes; the driver's default for its kind unless set (checkFirmware's placement). */
+  address?: number;
+  /** Explicit consents to refusals that allow one ("flash it anyway" for a text-like binary). */
+  consent?: IntakeConsent[];
+}
+
+/** The desk check of a loaded file against a programmer and part (JobsApi.checkFirmware). */
+export interface FirmwareCheck {
+  fileSha256: string;
+  driverId: string;
+  targetId?: string;
+  address?: number;
+  consent?: IntakeConsent[];
 }
 
 /** Jobs: the registry, parsing a file for a job, running and cancelling a job. */
@@ -63,6 +77,12 @@ export interface JobsApi {
   listDrivers(): Promise<Result<DriverInfo[]>>;
   /** Parses a firmware file and keeps it ready for `flash`. */
   inspect(file: FirmwareFile): Promise<Result<ImageSummary>>;
+  /**
+   * The desk check before Flash is enabled: content, placement (where each part goes and why), chip
+   * and family, fit. The same check runs again when the job starts; a refused job never opens a port
+   * or reaches History. A refusal is a value (verdict.ok false), not an error.
+   */
+  checkFirmware(check: FirmwareCheck): Promise<Result<IntakeVerdict>>;
   /**
    * Runs a whole job: connect, identify, validate, write, verify. The audit record is written before
    * the device is touched and completed afterwards. Events carry progress only (at most ~25 per

@@ -1,5 +1,6 @@
 import type { LibraryApi } from '../../shared/api';
 import { entryFrom } from '../firmware-cache';
+import { assertLibraryWorthy } from '../intake';
 import * as library from '../storage/firmware';
 import { guard, type WorkerContext } from './context';
 
@@ -10,6 +11,7 @@ export function libraryApi(ctx: WorkerContext): LibraryApi {
     addFirmware: (file, notes) =>
       guard(async () => {
         const fw = await ctx.firmware.load(file);
+        assertLibraryWorthy(fw);
         const db = await deps.db();
         const entry = await library.saveFirmware(db, entryFrom(fw.summary, deps.now(), notes), fw.bytes);
         return notes !== undefined && entry.notes !== notes ? library.updateFirmware(db, entry.fileSha256, { notes }) : entry;

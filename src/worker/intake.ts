@@ -1,0 +1,58 @@
+import type { Driver } from '../core/job/driver-api';
+import { checkContent, checkIdentified, prepareFirmware, type Prepared } from '../core/placement/index';
+import { findDriver } from '../drivers/registry';
+import { FlashError } from '../shared/errors';
+import type { DeviceRequirement, IntakeConsent, Refusal } from '../shared/intake';
+import type { LoadedFirmware } from './firmware-cache';
+
+/*
+ * The worker's side of the front door (core/placement): the desk check the page shows before Flash is
+ * enabled, the same check again when a job starts (nothing refused reaches the board or History), and
+ * the content check that keeps refused files out of the Library.
+ */
+
+export interface IntakeRequest {
+  driverId: string;
+  targetId?: string;
+  /** Where a raw image goes, as the user set it (the address field); the driver's default otherwise. */
+  address?: number;
+  consent?: IntakeConsent[];
+}
+
+/** The verdict for one loaded file against a programmer and part. */
+export function intake(fw: LoadedFirmware, request: IntakeRequest): Prepared {
+  const entry = findDriver(request.driverId);
+  if (!entry) throw new FlashError('unsupported', `No programmer called "${request.driverId}".`);
+  const part = { name: fw.summary.name, bytes: new Uint8Array(fw.bytes), ...(request.address === undefined ? {} : { address: request.address }) };
+  return prepareFirmware([part], { driver: entry.meta, ...(request.targetId === undefined ? {} : { targetId: request.targetId }) }, request.consent ?? []);
+}
+
+/** A refusal as the FlashError a job or an API call fails with. */
+export function refusalError(refusal: Refusal): FlashError {
+  return new FlashError(refusal.code, refusal.message, {
+    hint: refusal.hint,
+    details: { reason: refusal.reason, ...(refusal.part ? { file: refusal.part } : {}), ...(refusal.consent ? { consent: refusal.consent } : {}), ...refusal.details },
+  });
+}
+
+/** Refuses, before it is stored, a file no job would accept whatever the target (empty, web page, text, a text-like binary without consent). */
+export function assertLibraryWorthy(fw: LoadedFirmware, consent: IntakeConsent[] = []): void {
+  const verdict = checkContent(new Uint8Array(fw.bytes), fw.summary.name, consent);
+  if (!verdict.ok) throw refusalError(verdict.refusal);
+}
+
+/**
+ * The driver, refusing a device other than the one the file names (an ESP image's chip, an AVR ELF's
+ * signature) right after identify, before anything is erased.
+ */
+export function requiringDevice(driver: Driver, requires: DeviceRequirement | undefined): Driver {
+  if (!requires) return driver;
+  const identify = driver.identify.bind(driver);
+  driver.identify = async () => {
+    const found = await identify();
+    const refusal = checkIdentified(requires, found.device);
+    if (refusal) throw refusalError(refusal);
+    return found;
+  };
+  return driver;
+}
