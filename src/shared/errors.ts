@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'write-protected' // the chip refuses writes until its protection is cleared
   | 'image-out-of-range' // image does not fit the target's memory
   | 'bad-image' // the file itself is malformed
+  | 'bad-signature' // a manifest's vendor signature is missing or does not verify against the pinned key
   | 'device-lost' // port closed or cable pulled
   | 'port-unavailable' // cannot open the port (busy, permission, missing)
   | 'unsupported' // the driver or device cannot do what was asked
@@ -53,6 +54,7 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   'no-chip': 'Check that the chip sits in the socket the right way round, or that the clip makes contact.',
   'write-protected': 'Clear the protection only if you mean to: it may guard a bootloader or calibration data.',
   'bad-image': 'The file is damaged or not a firmware image: rebuild or download it again.',
+  'bad-signature': 'Do not install it: ask the vendor for a fresh download link.',
   'device-lost': 'Check the cable, plug the board back in and try again.',
   'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',
   unsupported: 'Choose another programmer or operation for this device.',

@@ -1,13 +1,17 @@
 import { describeImage, type FirmwareImage } from '../core/image/index';
 import type { Driver, Identified } from '../core/job/driver-api';
-import { imageFromBuild, parseManifest, partUrl, pickBuild, type EspWebToolsManifest } from '../drivers/esp-rom/manifest';
+import { checkBuildParts } from '../core/manifest/integrity';
+import { buildLabel, imageFromBuild, originOf, parseManifest, partUrl, pickBuild, type FirmwareManifest } from '../core/manifest/model';
+import { checkManifestSignature, parsePublicKey } from '../core/manifest/signature';
 import type { AuditRecord, FirmwareFile, ImageSummary, InstallReport, ManifestSource, ManifestSummary } from '../shared/api';
 import { FlashError } from '../shared/errors';
 import type { JobEvent } from '../shared/events';
 import { sha256Hex } from './digest';
 
 /*
- * ESP Web Tools manifests in the worker: load (fetch or picked files), keep, and install.
+ * Firmware manifests in the worker (core/manifest: webprog's superset of ESP Web Tools manifests):
+ * load (fetch or picked files), check the vendor's signature when the link pins a key, keep, install.
+ * Every part of the chosen build is checked (size, SHA-256, content) before anything is erased.
  *
  * An install is ONE device session. The engine's runJob takes the image up front, but which build to
  * write is known only once the chip has answered. So the job starts with an empty image object and the
@@ -26,7 +30,9 @@ import { sha256Hex } from './digest';
 /** A manifest kept between `loadManifest` and `install`. */
 export interface LoadedManifest {
   sha256: string;
-  manifest: EspWebToolsManifest;
+  manifest: FirmwareManifest;
+  /** True when the link pinned a vendor key and the signature verified against it. */
+  verified: boolean;
   /** The URL or the file name. */
   source: string;
   /** Parts are fetched relative to this; undefined for picked files. */
@@ -54,10 +60,10 @@ export class ManifestStore {
         throw new FlashError('bad-image', `"${url}" is not a web address.`, { hint: 'Paste the full manifest link, starting with https://.' });
       }
       const bytes = await this.fetchFile(url);
-      loaded = { ...(await this.#parse(bytes, url)), url, files: new Map() };
+      loaded = { ...(await this.#parse(bytes, url, source.key)), url, files: new Map() };
     } else if (source?.kind === 'files') {
       if (!(source.manifest?.bytes instanceof ArrayBuffer)) throw new FlashError('bad-image', 'No manifest file content was received.');
-      const parsed = await this.#parse(new Uint8Array(source.manifest.bytes), source.manifest.name);
+      const parsed = await this.#parse(new Uint8Array(source.manifest.bytes), source.manifest.name, source.key);
       loaded = { ...parsed, files: matchParts(parsed.manifest, source.parts ?? []) };
     } else {
       throw new FlashError('unsupported', 'A manifest comes from a URL or from files.');
@@ -78,14 +84,14 @@ export class ManifestStore {
    * The install plan for a job: the History-facing summary of the manifest and a driver wrapper that
    * binds the image once the chip is known. `build()` is what was chosen, after identify.
    */
-  plan(m: LoadedManifest): InstallPlan {
-    const image: FirmwareImage = { format: 'esp-web-tools', segments: [] };
+  plan(m: LoadedManifest, driverId: string): InstallPlan {
+    const image: FirmwareImage = { format: 'manifest', segments: [] };
     let chosen: InstallReport['build'] | null = null;
     const summary: ImageSummary = {
       name: `${m.manifest.name}${m.manifest.version ? ` ${m.manifest.version}` : ''} (manifest)`,
       fileSize: m.bytes.byteLength,
       fileSha256: m.sha256,
-      format: 'esp-web-tools',
+      format: 'manifest',
       segments: [],
       totalBytes: 0,
       imageSha256: '',
@@ -94,31 +100,35 @@ export class ManifestStore {
     const bind = async (identified: Identified, { audit, log, signal }: InstallContext) => {
       // History names the chip that answered even when the manifest has no build for it.
       audit({ deviceId: identified.device.id, deviceName: identified.device.name });
-      const build = pickBuild(m.manifest, { name: identified.device.name });
+      const build = pickBuild(m.manifest, driverId, identified.device);
+      const label = buildLabel(build);
       for (const part of build.parts) {
         if (m.files.has(part.path)) continue;
         if (!m.url) {
-          throw new FlashError('bad-image', `The file "${part.path}" of the ${build.chipFamily} build was not picked.`, {
+          throw new FlashError('bad-image', `The file "${part.path}" of the ${label} build was not picked.`, {
             hint: 'Pick the manifest again together with all its part files; nothing was written.',
           });
         }
         if (signal.aborted) throw new FlashError('aborted', 'The job was cancelled.');
         const url = partUrl(m.url, part.path);
-        log({ type: 'log', level: 'info', message: `Downloading ${part.path} for the ${build.chipFamily}.` });
+        checkPartOrigin(url, m.url);
+        log({ type: 'log', level: 'info', message: `Downloading ${part.path} for the ${label}.` });
         m.files.set(part.path, await this.fetchFile(url, signal));
       }
+      // Size, SHA-256 and content of every part, before the first erase.
+      checkBuildParts(build, m.files, { signed: m.verified });
       const built = imageFromBuild(build, m.files);
       image.segments = built.segments;
       if (built.meta) image.meta = built.meta;
       const d = describeImage(built);
       chosen = {
-        chipFamily: build.chipFamily,
+        chipFamily: label,
         parts: build.parts.map((p) => ({ ...p, size: m.files.get(p.path)!.length })),
         imageSha256: d.sha256,
         imageBytes: d.totalBytes,
       };
-      log({ type: 'log', level: 'info', message: `Installing the ${build.chipFamily} build: ${build.parts.map((p) => `${p.path} at 0x${p.offset.toString(16)}`).join(', ')}.` });
-      audit({ imageSha256: d.sha256, imageBytes: d.totalBytes, fileName: `${summary.name}, ${build.chipFamily} build` });
+      log({ type: 'log', level: 'info', message: `Installing the ${label} build: ${build.parts.map((p) => `${p.path} at 0x${p.offset.toString(16)}`).join(', ')}.` });
+      audit({ imageSha256: d.sha256, imageBytes: d.totalBytes, fileName: `${summary.name}, ${label} build` });
     };
     return {
       firmware: { summary, image, bytes: m.bytes },
@@ -135,15 +145,17 @@ export class ManifestStore {
     };
   }
 
-  async #parse(bytes: Uint8Array, source: string): Promise<Omit<LoadedManifest, 'files'>> {
+  async #parse(bytes: Uint8Array, source: string, key: string | undefined): Promise<Omit<LoadedManifest, 'files'>> {
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
-      throw new FlashError('bad-image', `${source} is not a JSON manifest.`, { hint: 'Check the link or file: it should be an ESP Web Tools manifest.json.' });
+      throw new FlashError('bad-image', `${source} is not a JSON manifest.`, { hint: 'Check the link or file: it should be a firmware manifest.json.' });
     }
     const manifest = parseManifest(json);
-    return { sha256: await sha256Hex(bytes), manifest, source, bytes: bytes.slice().buffer };
+    // A pinned key makes the signature mandatory; without one, a signature proves nothing about who signed.
+    if (key) await checkManifestSignature(json, parsePublicKey(key));
+    return { sha256: await sha256Hex(bytes), manifest, verified: Boolean(key), source, bytes: bytes.slice().buffer };
   }
 }
 
@@ -162,7 +174,7 @@ export interface InstallPlan {
 }
 
 /** Picked part files by manifest path: the exact relative path first, then the file name alone. */
-function matchParts(manifest: EspWebToolsManifest, parts: FirmwareFile[]): Map<string, Uint8Array> {
+function matchParts(manifest: FirmwareManifest, parts: FirmwareFile[]): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const base = (p: string) => p.replace(/^.*[\\/]/, '');
   for (const build of manifest.builds) {
@@ -179,14 +191,29 @@ function summarise(m: LoadedManifest): ManifestSummary {
     manifestSha256: m.sha256,
     name: m.manifest.name,
     ...(m.manifest.version ? { version: m.manifest.version } : {}),
-    ...(m.manifest.whatsNew ? { whatsNew: m.manifest.whatsNew } : {}),
+    ...(m.manifest.releaseNotes ? { whatsNew: m.manifest.releaseNotes } : {}),
     source: m.source,
+    signature: m.verified ? 'verified' : m.manifest.signed ? 'not-checked' : 'unsigned',
+    drivers: [...new Set(m.manifest.builds.map((b) => b.driver))],
     builds: m.manifest.builds.map((b) => ({
-      chipFamily: b.chipFamily,
+      driver: b.driver,
+      chipFamily: buildLabel(b),
       parts: b.parts.map((p) => ({ path: p.path, offset: p.offset })),
       missing: m.url ? [] : b.parts.filter((p) => !m.files.has(p.path)).map((p) => p.path),
     })),
   };
+}
+
+/**
+ * The worker's own connect-src (a page's meta Content-Security-Policy does not reach workers): parts
+ * come from the manifest's origin or the app's, never from a third site the manifest names.
+ */
+function checkPartOrigin(url: string, manifestUrl: string): void {
+  const allowed = [originOf(manifestUrl), originOf(String((globalThis as { location?: { origin?: string } }).location?.origin ?? ''))];
+  if (allowed.includes(originOf(url))) return;
+  throw new FlashError('bad-image', `The manifest names a part on another site (${originOf(url)}), which webprog does not download from.`, {
+    hint: 'The vendor should publish the parts beside the manifest; nothing was written.',
+  });
 }
 
 async function platformFetch(url: string, signal?: AbortSignal): Promise<Uint8Array> {

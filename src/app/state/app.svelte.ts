@@ -8,7 +8,7 @@ import { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
 import { LibraryState } from './library.svelte';
-import { MANIFEST_DRIVER, ManifestState } from './manifest.svelte';
+import { ManifestState } from './manifest.svelte';
 import { MonitorState } from './monitor.svelte';
 import { RecipesState } from './recipes.svelte';
 import { SettingsState } from './settings.svelte';
@@ -38,12 +38,14 @@ export class AppState {
   readonly recipes = new RecipesState();
   readonly station: StationState;
   /** The vendor's manifest for "Install" (journey 3). */
-  readonly manifest = new ManifestState();
+  readonly manifest = new ManifestState({ onReady: () => this.#chooseManifestBoard() });
   #route = $state<Route>('flash');
   /** What the Flash screen programs: a firmware file, or a manifest's build for the detected chip. */
   #source = $state<'file' | 'manifest'>('file');
   /** `?manifest=URL`: a vendor's install link opens straight on that manifest. */
   readonly #manifestLink: string | null;
+  /** `&key=…`: the vendor's Ed25519 public key the manifest must be signed with. */
+  readonly #manifestKey: string | null;
 
   constructor(opts: { support?: BrowserSupport; search?: string; hash?: string } = {}) {
     this.support = opts.support ?? browserSupport();
@@ -53,21 +55,27 @@ export class AppState {
     if (isFaultMode(fault)) this.device.fault = fault;
     this.#route = routeFromHash(opts.hash ?? '');
     this.#manifestLink = new URLSearchParams(opts.search ?? '').get('manifest');
+    this.#manifestKey = new URLSearchParams(opts.search ?? '').get('key');
     if (this.#manifestLink) this.#source = 'manifest';
   }
 
   get source(): 'file' | 'manifest' {
     return this.#source;
   }
-  /** Switching to a manifest picks an ESP board (manifests describe ESP builds) unless one is chosen. */
+  /** Switching to a manifest picks a board of the manifest's driver, once one is loaded. */
   set source(s: 'file' | 'manifest') {
     if (this.job.running) return;
     this.#source = s;
     this.job.reset();
-    if (s === 'manifest' && this.device.choice?.driverId !== MANIFEST_DRIVER) {
-      const esp = this.catalog.choices.find((c) => c.driverId === MANIFEST_DRIVER);
-      if (esp) this.device.choiceKey = esp.key;
-    }
+    if (s === 'manifest') this.#chooseManifestBoard();
+  }
+
+  /** A board of the driver the manifest's builds are for (the driver detects the chip itself). */
+  #chooseManifestBoard(): void {
+    const driver = this.manifest.driver;
+    if (this.#source !== 'manifest' || !driver || this.device.choice?.driverId === driver) return;
+    const choice = this.catalog.choices.find((c) => c.driverId === driver);
+    if (choice) this.device.choiceKey = choice.key;
   }
 
   get route(): Route {
@@ -86,7 +94,7 @@ export class AppState {
       this.source = 'manifest'; // an ESP board, now that the catalog is there
       // Someone following a vendor's install link has a real board to update: offer its port first.
       if (this.support.serial && settings.lastConnection !== 'virtual') this.device.connection = 'serial';
-      if (this.#manifestLink) void this.manifest.fromUrl(this.#manifestLink);
+      if (this.#manifestLink) void this.manifest.fromUrl(this.#manifestLink, this.#manifestKey ?? undefined);
     }
     if (settings.lastConnection === 'serial' && settings.lastPort) await this.device.restorePort(settings.lastPort);
     if (settings.lastFirmwareSha256 && this.firmware.status === 'empty') {
@@ -105,16 +113,20 @@ export class AppState {
   }
 
   get canInstall(): boolean {
-    return !this.job.running && this.device.ready && this.device.choice?.driverId === MANIFEST_DRIVER && this.manifest.status === 'ready';
+    return !this.job.running && this.device.ready && this.device.choice?.driverId === this.manifest.driver && this.manifest.status === 'ready';
   }
 
   /** Why the Install button is disabled, or null. */
   get installBlocker(): string | null {
     if (this.job.running) return null;
     if (this.catalog.status === 'loading') return 'Starting…';
-    if (this.device.choice && this.device.choice.driverId !== MANIFEST_DRIVER) return 'Choose an ESP32 or ESP8266 board: the manifest is for those.';
-    if (this.device.missing) return this.device.missing;
     if (this.manifest.status === 'loading') return 'Reading the manifest…';
+    const driver = this.manifest.driver;
+    if (driver && this.device.choice && this.device.choice.driverId !== driver) {
+      const label = this.catalog.choices.find((c) => c.driverId === driver)?.driverLabel ?? driver;
+      return `Choose a board for ${label}: the manifest's builds are for that.`;
+    }
+    if (this.device.missing) return this.device.missing;
     return this.manifest.status === 'ready' ? null : 'Open the manifest link or choose the manifest file.';
   }
 

@@ -3,9 +3,6 @@ import type { FirmwareFile, ManifestSummary } from '../../shared/api';
 import type { FlashErrorInfo, Result } from '../../shared/errors';
 import { call } from '../worker-client';
 
-/** ESP Web Tools manifests describe ESP boards: installs run on the Espressif ROM loader driver. */
-export const MANIFEST_DRIVER = 'esp-rom';
-
 /** Part files larger than this are refused before reading (the largest ESP flash is 128 MiB). */
 const MAX_PART_BYTES = 128 * 1024 * 1024;
 
@@ -18,6 +15,13 @@ export class ManifestState {
   #status = $state<'empty' | 'loading' | 'ready' | 'error'>('empty');
   #error = $state.raw<FlashErrorInfo | null>(null);
   #request = 0;
+  /** The vendor's public key pinned by the link (`&key=`): the manifest must be signed with it. */
+  #key: string | undefined;
+  readonly #onReady: (summary: ManifestSummary) => void;
+
+  constructor(opts: { onReady?: (summary: ManifestSummary) => void } = {}) {
+    this.#onReady = opts.onReady ?? (() => {});
+  }
 
   get summary() {
     return this.#summary;
@@ -29,14 +33,20 @@ export class ManifestState {
     return this.#error;
   }
 
+  /** The driver (protocol) that installs it: the manifest's first, or null before one is loaded. */
+  get driver(): string | null {
+    return this.#summary?.drivers[0] ?? null;
+  }
+
   /** "Demo Sensor 2.4.1". */
   get title(): string {
     const s = this.#summary;
     return s ? `${s.name}${s.version ? ` ${s.version}` : ''}` : '';
   }
 
-  /** A link the vendor gave; relative links are taken relative to this page. */
-  async fromUrl(url: string): Promise<void> {
+  /** A link the vendor gave; relative links are taken relative to this page. `key` pins the vendor's signing key. */
+  async fromUrl(url: string, key?: string): Promise<void> {
+    this.#key = key || undefined;
     let absolute: string;
     try {
       absolute = new URL(url.trim(), location.href).href;
@@ -44,7 +54,8 @@ export class ManifestState {
       this.#fail({ code: 'bad-image', message: `"${url}" is not a web address.`, hint: 'Paste the full manifest link, starting with https://.' });
       return;
     }
-    await this.#load(() => call((api) => api.loadManifest({ kind: 'url', url: absolute })));
+    const source = this.#key ? { kind: 'url' as const, url: absolute, key: this.#key } : { kind: 'url' as const, url: absolute };
+    await this.#load(() => call((api) => api.loadManifest(source)));
   }
 
   /** The manifest (the one .json file) and its part files, picked together. */
@@ -67,7 +78,8 @@ export class ManifestState {
       });
       const parts = await Promise.all(files.filter((f) => f !== manifest).map(read));
       const m = await read(manifest);
-      return call((api) => api.loadManifest(transfer({ kind: 'files', manifest: m, parts }, [m.bytes, ...parts.map((p) => p.bytes)])));
+      const source = { kind: 'files' as const, manifest: m, parts, ...(this.#key ? { key: this.#key } : {}) };
+      return call((api) => api.loadManifest(transfer(source, [m.bytes, ...parts.map((p) => p.bytes)])));
     });
   }
 
@@ -92,6 +104,7 @@ export class ManifestState {
     if (result.ok) {
       this.#summary = result.value;
       this.#status = 'ready';
+      this.#onReady(result.value);
     } else {
       this.#fail(result.error);
     }

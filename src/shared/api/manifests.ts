@@ -10,9 +10,11 @@ import type { FirmwareFile, JobSpec } from './jobs';
 
 /** Where a manifest comes from: a URL (its parts are fetched beside it), or files the user picked. */
 export type ManifestSource =
-  | { kind: 'url'; url: string }
+  | { kind: 'url'; url: string; key?: string }
   /** The manifest file and its part files; parts are matched by path, else by file name. */
-  | { kind: 'files'; manifest: FirmwareFile; parts: FirmwareFile[] };
+  | { kind: 'files'; manifest: FirmwareFile; parts: FirmwareFile[]; key?: string };
+// `key`: the vendor's Ed25519 public key (base64url) pinned by the link or embed: the manifest must
+// then carry a signature by that key, and every part a SHA-256 (README, "Manifests").
 
 /** A manifest as the install screen shows it. */
 export interface ManifestSummary {
@@ -20,11 +22,17 @@ export interface ManifestSummary {
   manifestSha256: string;
   name: string;
   version?: string;
-  /** The vendor's release notes, when the manifest has them ("whats_new"). */
+  /** The vendor's release notes ("release_notes" or "whats_new"), a small markdown subset (shared/release-notes.ts). */
   whatsNew?: string;
   /** The manifest URL, or the file name. */
   source: string;
+  /** 'verified' against the key the link pinned; 'not-checked' when signed but no key was pinned. */
+  signature: 'verified' | 'not-checked' | 'unsigned';
+  /** The drivers (protocols) the builds are for, in the manifest's order: the first is the default. */
+  drivers: string[];
   builds: {
+    driver: string;
+    /** How the build is named: its ESP chip family, else the device it is for, else its driver. */
     chipFamily: string;
     parts: { path: string; offset: number }[];
     /** Part paths neither picked as files nor fetchable (no URL): this build cannot be installed as is. */
@@ -33,11 +41,11 @@ export interface ManifestSummary {
 }
 
 export interface InstallReport extends JobReport {
-  /** The build that was written: the chip family, its parts, and the SHA-256 of the assembled image. */
+  /** The build that was written: its name (chip family or device), its parts, and the SHA-256 of the assembled image. */
   build: { chipFamily: string; parts: { path: string; offset: number; size: number }[]; imageSha256: string; imageBytes: number };
 }
 
-/** ESP Web Tools manifests (a vendor's "install" link). */
+/** Firmware manifests, ESP Web Tools' and webprog's superset (a vendor's "install" link). */
 export interface ManifestsApi {
   /** Reads a manifest from its URL (same-origin or CORS) or from picked files, and keeps it for `install`. */
   loadManifest(source: ManifestSource): Promise<Result<ManifestSummary>>;

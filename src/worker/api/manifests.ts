@@ -10,7 +10,7 @@ export function manifestsApi(ctx: WorkerContext): ManifestsApi {
     loadManifest: (source) => guard(() => manifests.load(source)),
     install: (spec, onEvent) =>
       guard(async () => {
-        const install = manifests.plan(manifests.get(String(spec?.firmware?.fileSha256 ?? '')));
+        const install = manifests.plan(manifests.get(String(spec?.firmware?.fileSha256 ?? '')), String(spec?.driverId ?? ''));
         const { serial: _none, ...report } = await runFlashJob(ctx, {
           spec: { ...spec, keepInLibrary: false },
           onEvent: onEvent as (event: StationEvent) => void,
