@@ -14,6 +14,7 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Pro
   { name: 'ports', summary: 'List serial ports and USB devices, with the drivers that fit them', load: () => import('./ports') },
   { name: 'drivers', summary: 'List the programmer protocols', load: () => import('./drivers') },
   { name: 'parts', summary: 'List a driver\'s parts, boards and options', load: () => import('./parts') },
+  { name: 'manifest', summary: 'Make signing keys, sign a firmware manifest, verify one', load: () => import('./manifest') },
   { name: 'info', summary: 'Describe a firmware file (format, segments, CRC, SHA-256)', load: () => import('./info') },
   { name: 'convert', summary: 'Convert a firmware file between bin, hex, srec, uf2', load: () => import('./convert') },
   { name: 'simulate', summary: 'Run a virtual device on a pseudo-terminal (or virtual USB) for testing', load: () => import('./simulate') },
