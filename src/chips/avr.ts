@@ -58,7 +58,7 @@ export function resolveAvrPart(signature: ArrayLike<number>, targetId: string | 
   const found = findAvrPartBySignature(signature);
   const wanted = targetId ? findAvrPart(targetId) : undefined;
   if (targetId && !wanted) {
-    throw new FlashError('unsupported', `Unknown part "${targetId}".`, {
+    throw new FlashError('not-found', `Unknown part "${targetId}".`, {
       hint: 'Use one of the parts listed by the driver (for example m328p for an Uno, m2560 for a Mega 2560).',
     });
   }

@@ -21,11 +21,46 @@ export type ErrorCode =
   | 'device-lost' // port closed or cable pulled
   | 'port-unavailable' // cannot open the port (busy, permission, missing)
   | 'unsupported' // the driver or device cannot do what was asked
+  | 'not-found' // a named thing (driver, part, recipe, job, library file) does not exist
+  | 'conflict' // changed elsewhere meanwhile, or already running: the request was right, the moment wrong
+  | 'invalid-argument' // a value given to the engine is not acceptable (an address, a format, an option)
   | 'usage' // the user's choice (flag, option, part) is invalid: found before anything was opened
   | 'aborted' // the user cancelled
   | 'storage-full'
   | 'storage'
   | 'internal';
+
+/** Pictures the UI can show to explain a step with the hands (see ui/components). */
+export type StepPicture = 'esp-boot-reset-buttons';
+
+/**
+ * The one thing the user can do about a failure, typed so the UI offers it without reading `details`
+ * (which stays free-form, for the support call).
+ */
+export type ErrorAction =
+  /** Nothing is wrong with the request: start it again (after the hint's step). */
+  | { kind: 'retry' }
+  /**
+   * The device came back as another USB device the page may not use yet: pick it again in a picker
+   * narrowed to it, then resume with `resumeOptions` (driver options the next attempt needs, e.g. the
+   * ESP `reset=none` for a chip already waiting in download mode).
+   */
+  | {
+      kind: 'pick-port-again';
+      link: 'serial' | 'usb';
+      vendorId: number;
+      productId?: number;
+      serialNumber?: string;
+      /** The product name the picker will show, when it is known. */
+      name?: string;
+      resumeOptions?: Record<string, string>;
+    }
+  /** The device must be put in its bootloader by hand; `picture` shows how. */
+  | { kind: 'press-boot'; picture: StepPicture }
+  /** The line rate is too high for this link; `baudRate` is a rate worth trying. */
+  | { kind: 'lower-baud'; baudRate?: number }
+  /** A destructive step needs explicit consent: the driver option that gives it. */
+  | { kind: 'consent-needed'; option: string; value: string };
 
 export interface FlashErrorInfo {
   code: ErrorCode;
@@ -37,6 +72,8 @@ export interface FlashErrorInfo {
   details?: Record<string, string | number | boolean>;
   /** The job phase the failure happened in, when it ended a job. */
   phase?: JobPhase;
+  /** What the user can do about it, when there is one clear step. */
+  action?: ErrorAction;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: FlashErrorInfo };
@@ -58,6 +95,9 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   'device-lost': 'Check the cable, plug the board back in and try again.',
   'port-unavailable': 'Close other programs using the port (serial monitors, IDEs), then try again.',
   unsupported: 'Choose another programmer or operation for this device.',
+  'not-found': 'Check the name; it may have been deleted or never existed here.',
+  conflict: 'It was changed or started elsewhere meanwhile: reload, then try again.',
+  'invalid-argument': 'Correct the value and try again.',
   usage: 'Correct the choice named above; nothing was opened or written.',
   aborted: 'The job was cancelled; flash again to finish programming the device.',
   'storage-full': 'Free some space: delete old firmware from the library or export and clear History.',
@@ -69,25 +109,28 @@ export class FlashError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
   readonly details: Record<string, string | number | boolean>;
+  readonly action: ErrorAction | undefined;
   /** Set by core/job when the error ends a job: the phase it was in. */
   phase: JobPhase | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { hint?: string; details?: Record<string, string | number | boolean>; cause?: unknown } = {},
+    opts: { hint?: string; details?: Record<string, string | number | boolean>; action?: ErrorAction; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = 'FlashError';
     this.code = code;
     this.hint = opts.hint ?? DEFAULT_HINTS[code];
     this.details = opts.details ?? {};
+    this.action = opts.action;
   }
 
   toInfo(): FlashErrorInfo {
     const info: FlashErrorInfo = { code: this.code, message: this.message, hint: this.hint };
     if (Object.keys(this.details).length > 0) info.details = { ...this.details };
     if (this.phase !== undefined) info.phase = this.phase;
+    if (this.action !== undefined) info.action = copyAction(this.action);
     return info;
   }
 }
@@ -101,4 +144,8 @@ export function toErrorInfo(err: unknown): FlashErrorInfo {
 
 export function isFlashError(err: unknown, code?: ErrorCode): err is FlashError {
   return err instanceof FlashError && (code === undefined || err.code === code);
+}
+
+function copyAction(action: ErrorAction): ErrorAction {
+  return action.kind === 'pick-port-again' && action.resumeOptions ? { ...action, resumeOptions: { ...action.resumeOptions } } : { ...action };
 }

@@ -97,7 +97,7 @@ export interface UsbMatch {
 /**
  * Opens the device `previous` became after it re-enumerated: a virtual one is the same simulator back on
  * the bus; a real one is the single granted device matching `match` (other than the old object), polled
- * with `getDevices()`. Fails with 'port-unavailable', `details.reason` 'reenumerated', when it does not
+ * with `getDevices()`. Fails with 'port-unavailable' and the action 'pick-port-again' when it does not
  * appear: the page then asks the user to pick it once (see device-access.ts).
  */
 export async function reopenUsbLink(
@@ -160,5 +160,13 @@ function reenumerationError(previous: UsbDeviceInfo, match: UsbMatch): FlashErro
       ? `Click Connect again and pick the device named “${name}”, then start again.`
       : `Click Connect again and pick the device from the same maker (USB vendor ${vendorId.toString(16).padStart(4, '0')}) in the list, then start again.`,
     details,
+    action: {
+      kind: 'pick-port-again',
+      link: 'usb',
+      vendorId,
+      ...(match.productId === undefined ? {} : { productId: match.productId }),
+      ...(match.serialNumber === undefined ? {} : { serialNumber: match.serialNumber }),
+      ...(name ? { name } : {}),
+    },
   });
 }

@@ -24,7 +24,7 @@ export async function openVirtualDevice(
   opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
 ): Promise<VirtualDevice> {
   const entry = findDriver(driverId);
-  if (!entry) throw new FlashError('unsupported', `No driver called "${driverId}".`);
+  if (!entry) throw new FlashError('not-found', `No driver called "${driverId}".`);
   const { createSimulator } = await entry.simulator();
   const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
   const format = lineFormatOf(entry.meta, simulator.baudRate);
@@ -63,7 +63,7 @@ export async function openVirtualUsbDevice(
   opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
 ): Promise<VirtualUsbDevice> {
   const entry = findDriver(driverId);
-  if (!entry) throw new FlashError('unsupported', `No driver called "${driverId}".`);
+  if (!entry) throw new FlashError('not-found', `No driver called "${driverId}".`);
   const { createSimulator } = await entry.simulator();
   const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
   if (!isUsbSimulator(simulator)) throw new FlashError('unsupported', `${entry.meta.label} is not a USB device.`);

@@ -85,10 +85,10 @@ export class Inspector {
   read(request: { memory: string; address: number; length: number }): BytePage {
     const primary = this.#need('primary');
     const { memory, address, length } = request ?? {};
-    if (typeof memory !== 'string') throw new FlashError('unsupported', 'No memory was named for the hex view.');
-    if (!Number.isSafeInteger(address) || address < 0) throw new FlashError('unsupported', `${String(address)} is not an address.`);
+    if (typeof memory !== 'string') throw new FlashError('invalid-argument', 'No memory was named for the hex view.');
+    if (!Number.isSafeInteger(address) || address < 0) throw new FlashError('invalid-argument', `${String(address)} is not an address.`);
     if (!Number.isInteger(length) || length < 1 || length > MAX_PAGE_BYTES) {
-      throw new FlashError('unsupported', `A page of the hex view is 1 to ${MAX_PAGE_BYTES} bytes, not ${String(length)}.`);
+      throw new FlashError('invalid-argument', `A page of the hex view is 1 to ${MAX_PAGE_BYTES} bytes, not ${String(length)}.`);
     }
     const reference = this.#slots.get('reference');
     const mine = primary.byMemory.get(memory) ?? [];
@@ -141,9 +141,9 @@ export class Inspector {
   }
 
   step(from: { memory: string; address: number }, direction: 1 | -1): DiffRange | null {
-    if (direction !== 1 && direction !== -1) throw new FlashError('unsupported', `Direction ${String(direction)} is neither 1 nor -1.`);
+    if (direction !== 1 && direction !== -1) throw new FlashError('invalid-argument', `Direction ${String(direction)} is neither 1 nor -1.`);
     const address = Number(from?.address);
-    if (!Number.isFinite(address)) throw new FlashError('unsupported', `${String(from?.address)} is not an address.`);
+    if (!Number.isFinite(address)) throw new FlashError('invalid-argument', `${String(from?.address)} is not an address.`);
     const found = stepRange(this.#computeDiff().ranges, String(from?.memory), address, direction);
     return found ? { ...found } : null;
   }
@@ -159,7 +159,7 @@ export class Inspector {
   #need(slot: InspectorSlot): Slot {
     const s = this.#slots.get(slot);
     if (!s) {
-      throw new FlashError('unsupported', slot === 'primary' ? 'No image is open in the inspector.' : 'No second image is open to compare with.', {
+      throw new FlashError('not-found', slot === 'primary' ? 'No image is open in the inspector.' : 'No second image is open to compare with.', {
         hint: 'Choose a file or a library entry first.',
       });
     }
@@ -168,7 +168,7 @@ export class Inspector {
 }
 
 function checkSlot(slot: unknown): asserts slot is InspectorSlot {
-  if (slot !== 'primary' && slot !== 'reference') throw new FlashError('unsupported', `The inspector has no slot "${String(slot)}".`);
+  if (slot !== 'primary' && slot !== 'reference') throw new FlashError('invalid-argument', `The inspector has no slot "${String(slot)}".`);
 }
 
 /** Index of the first segment ending after `at` (segments sorted, disjoint). */

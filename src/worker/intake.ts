@@ -1,4 +1,4 @@
-import type { Driver } from '../core/job/driver-api';
+import type { Identified } from '../core/job/driver-api';
 import { checkContent, checkIdentified, prepareFirmware, type Prepared } from '../core/placement/index';
 import { findDriver } from '../drivers/registry';
 import { FlashError } from '../shared/errors';
@@ -22,7 +22,7 @@ export interface IntakeRequest {
 /** The verdict for one loaded file against a programmer and part. */
 export function intake(fw: LoadedFirmware, request: IntakeRequest): Prepared {
   const entry = findDriver(request.driverId);
-  if (!entry) throw new FlashError('unsupported', `No programmer called "${request.driverId}".`);
+  if (!entry) throw new FlashError('not-found', `No programmer called "${request.driverId}".`);
   const part = { name: fw.summary.name, bytes: new Uint8Array(fw.bytes), ...(request.address === undefined ? {} : { address: request.address }) };
   return prepareFirmware([part], { driver: entry.meta, ...(request.targetId === undefined ? {} : { targetId: request.targetId }) }, request.consent ?? []);
 }
@@ -42,17 +42,10 @@ export function assertLibraryWorthy(fw: LoadedFirmware, consent: IntakeConsent[]
 }
 
 /**
- * The driver, refusing a device other than the one the file names (an ESP image's chip, an AVR ELF's
- * signature) right after identify, before anything is erased.
+ * Refuses a device other than the one the file names (an ESP image's chip, an AVR ELF's signature):
+ * the job's accept hook, right after identify, before anything is erased.
  */
-export function requiringDevice(driver: Driver, requires: DeviceRequirement | undefined): Driver {
-  if (!requires) return driver;
-  const identify = driver.identify.bind(driver);
-  driver.identify = async () => {
-    const found = await identify();
-    const refusal = checkIdentified(requires, found.device);
-    if (refusal) throw refusalError(refusal);
-    return found;
-  };
-  return driver;
+export function requireDevice(requires: DeviceRequirement, found: Identified): void {
+  const refusal = checkIdentified(requires, found.device);
+  if (refusal) throw refusalError(refusal);
 }

@@ -1,8 +1,8 @@
 import { describeImage } from '../core/image/index';
 import type { ByteStream } from '../core/io/byte-stream';
 import type { UsbPipe } from '../core/io/usb-pipe';
-import { runJob } from '../core/job/run-job';
-import type { Driver } from '../core/job/driver-api';
+import type { Identified } from '../core/job/driver-api';
+import { runJob, type JobHooks } from '../core/job/run-job';
 import { applySerial, serialLocation } from '../core/production/serialize';
 import { findDriver } from '../drivers/registry';
 import type { AuditRecord, JobSpec, Recipe, StationEvent, StationJobSpec, StationReport } from '../shared/api';
@@ -13,7 +13,7 @@ import type { UsbMatch } from '../transports/reacquire';
 import { deliver, type WorkerContext } from './api/context';
 import type { ApiDeps } from './api/deps';
 import { entryFrom } from './firmware-cache';
-import { intake, refusalError, requiringDevice } from './intake';
+import { intake, refusalError, requireDevice } from './intake';
 import type { InstallPlan } from './manifests';
 import * as recipeRules from './production/recipes';
 import { throttleEvents } from './sessions';
@@ -56,13 +56,13 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
   const { spec, onEvent, production: prod, install: late } = run;
   const progressIntervalMs = run.progressIntervalMs ?? deps.progressIntervalMs ?? 40;
   const controller = sessions.start(spec.jobId);
-  if (!controller) throw new FlashError('internal', `Job ${spec.jobId} is already running.`);
+  if (!controller) throw new FlashError('conflict', `Job ${spec.jobId} is already running.`);
   const forward = (event: StationEvent) => deliver(onEvent, event);
   const events = throttleEvents(forward, progressIntervalMs, () => deps.clock.now(), timers);
   let release: (() => void) | null = null;
   try {
     const entry = findDriver(spec.driverId);
-    if (!entry) throw new FlashError('unsupported', `No programmer called "${spec.driverId}".`);
+    if (!entry) throw new FlashError('not-found', `No programmer called "${spec.driverId}".`);
     // An install's image is bound once the chip is known (manifests.ts); a flash's is the file's.
     const fw = late ? late.firmware : await ctx.firmware.get(spec.firmware.fileSha256);
     // The desk check again, before the library, the lock and History: a job that could have been
@@ -234,9 +234,15 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
               : {}),
           });
           const expected = prod?.recipe.expectedDeviceId;
-          const checked = requiringDevice(expected ? expectingDevice(created, expected) : created, desk?.verdict.ok ? desk.verdict.requires : undefined);
-          const driver = late ? late.wrap(checked, { audit, log: track, signal: controller.signal }) : checked;
-          const report = await runJob(driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track });
+          const requires = desk?.verdict.ok ? desk.verdict.requires : undefined;
+          const hooks: JobHooks = {
+            accept: (found) => {
+              if (expected) expectDevice(expected, found);
+              if (requires) requireDevice(requires, found);
+            },
+            ...(late ? { prepare: late.prepare({ audit, log: track, signal: controller.signal }) } : {}),
+          };
+          const report = await runJob(created, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track, hooks });
           await settle(report.verified, report.verified ? undefined : 'written but not verified');
           await finish({
             status: 'passed',
@@ -288,31 +294,19 @@ async function reacquire(deps: ApiDeps, failure: unknown, lost: ByteStream, devi
   if (found) return found;
   throw new FlashError('port-unavailable', 'The board restarted in download mode as a new USB device, which this page may not use yet.', {
     hint: 'Choose the port again (the board now waits in download mode), then start again.',
-    details: {
-      reason: 'reenumerated',
-      usbVendorId: ids.usbVendorId,
-      options: Object.entries(ids.options).map(([k, v]) => `${k}=${v}`).join(','),
-    },
+    details: { reason: 'reenumerated', usbVendorId: ids.usbVendorId },
+    action: { kind: 'pick-port-again', link: 'serial', vendorId: ids.usbVendorId, resumeOptions: { ...ids.options } },
   });
 }
 
-/**
- * The driver, refusing any device whose ID is not the recipe's: checked right after identify, so
- * nothing is written to the wrong part.
- */
-function expectingDevice(driver: Driver, expected: string): Driver {
-  const identify = driver.identify.bind(driver);
-  driver.identify = async () => {
-    const found = await identify();
-    if (found.device.id.toLowerCase() !== expected) {
-      throw new FlashError('wrong-target', `This device answers with ID ${found.device.id} (${found.device.name}); the recipe expects ${expected}.`, {
-        hint: 'Put the right board in the slot, or check the recipe.',
-        details: { expected, actual: found.device.id },
-      });
-    }
-    return found;
-  };
-  return driver;
+/** A recipe's device check: any device whose ID is not the recipe's is refused before anything is written. */
+function expectDevice(expected: string, found: Identified): void {
+  if (found.device.id.toLowerCase() !== expected) {
+    throw new FlashError('wrong-target', `This device answers with ID ${found.device.id} (${found.device.name}); the recipe expects ${expected}.`, {
+      hint: 'Put the right board in the slot, or check the recipe.',
+      details: { expected, actual: found.device.id },
+    });
+  }
 }
 
 /** The listed fields of `o` that are set. */

@@ -1,5 +1,5 @@
 import { describeImage, type FirmwareImage } from '../core/image/index';
-import type { Driver, Identified } from '../core/job/driver-api';
+import type { Identified } from '../core/job/driver-api';
 import { checkBuildParts } from '../core/manifest/integrity';
 import { buildLabel, imageFromBuild, originOf, parseManifest, partUrl, pickBuild, type FirmwareManifest } from '../core/manifest/model';
 import { checkManifestSignature, parsePublicKey } from '../core/manifest/signature';
@@ -13,12 +13,12 @@ import { sha256Hex } from './digest';
  * load (fetch or picked files), check the vendor's signature when the link pins a key, keep, install.
  * Every part of the chosen build is checked (size, SHA-256, content) before anything is erased.
  *
- * An install is ONE device session. The engine's runJob takes the image up front, but which build to
- * write is known only once the chip has answered. So the job starts with an empty image object and the
- * driver's identify() is wrapped: after the chip is identified, its build is picked, its parts are
- * fetched (if not picked as files) and assembled, and the image object is filled in before runJob reads
- * it. That relies on runJob's own invariant "nothing is written before the device is identified and the
- * image validated against it": identify comes before validate, always (tests/worker/manifest.test.ts).
+ * An install is ONE device session. Which build to write is known only once the chip has answered, so
+ * the job starts with an empty image and the install's `prepare` hook (core/job JobHooks) picks the
+ * build for the identified device, fetches its parts (if not picked as files), checks and assembles
+ * them and returns the image; runJob then validates it against the device like any other. Nothing is
+ * written before that: runJob runs prepare after identify and before validate, always
+ * (tests/worker/manifest.test.ts).
  *
  * The alternative, a first session that only identifies and a second that flashes, costs a second reset
  * and stub upload (1–2 s), and on chips with their own USB port a second re-enumeration in between,
@@ -66,7 +66,7 @@ export class ManifestStore {
       const parsed = await this.#parse(new Uint8Array(source.manifest.bytes), source.manifest.name, source.key);
       loaded = { ...parsed, files: matchParts(parsed.manifest, source.parts ?? []) };
     } else {
-      throw new FlashError('unsupported', 'A manifest comes from a URL or from files.');
+      throw new FlashError('invalid-argument', 'A manifest comes from a URL or from files.');
     }
     this.#loaded.delete(loaded.sha256);
     this.#loaded.set(loaded.sha256, loaded);
@@ -81,8 +81,8 @@ export class ManifestStore {
   }
 
   /**
-   * The install plan for a job: the History-facing summary of the manifest and a driver wrapper that
-   * binds the image once the chip is known. `build()` is what was chosen, after identify.
+   * The install plan for a job: the History-facing summary of the manifest and the prepare hook that
+   * builds the image once the chip is known. `build()` is what was chosen, after identify.
    */
   plan(m: LoadedManifest, driverId: string): InstallPlan {
     const image: FirmwareImage = { format: 'manifest', segments: [] };
@@ -97,7 +97,7 @@ export class ManifestStore {
       imageSha256: '',
       crc32: '',
     };
-    const bind = async (identified: Identified, { audit, log, signal }: InstallContext) => {
+    const bind = async (identified: Identified, { audit, log, signal }: InstallContext): Promise<FirmwareImage> => {
       // History names the chip that answered even when the manifest has no build for it.
       audit({ deviceId: identified.device.id, deviceName: identified.device.name });
       const build = pickBuild(m.manifest, driverId, identified.device);
@@ -118,8 +118,6 @@ export class ManifestStore {
       // Size, SHA-256 and content of every part, before the first erase.
       checkBuildParts(build, m.files, { signed: m.verified });
       const built = imageFromBuild(build, m.files);
-      image.segments = built.segments;
-      if (built.meta) image.meta = built.meta;
       const d = describeImage(built);
       chosen = {
         chipFamily: label,
@@ -129,18 +127,11 @@ export class ManifestStore {
       };
       log({ type: 'log', level: 'info', message: `Installing the ${label} build: ${build.parts.map((p) => `${p.path} at 0x${p.offset.toString(16)}`).join(', ')}.` });
       audit({ imageSha256: d.sha256, imageBytes: d.totalBytes, fileName: `${summary.name}, ${label} build` });
+      return built;
     };
     return {
       firmware: { summary, image, bytes: m.bytes },
-      wrap(driver, ctx) {
-        const identify = driver.identify.bind(driver);
-        driver.identify = async () => {
-          const found = await identify();
-          await bind(found, ctx);
-          return found;
-        };
-        return driver;
-      },
+      prepare: (ctx) => (identified) => bind(identified, ctx),
       build: () => chosen,
     };
   }
@@ -168,8 +159,8 @@ export interface InstallContext {
 
 export interface InstallPlan {
   firmware: { summary: ImageSummary; image: FirmwareImage; bytes: ArrayBuffer };
-  /** The driver, its identify() also picking, fetching and assembling the build for the chip it found. */
-  wrap(driver: Driver, ctx: InstallContext): Driver;
+  /** The job's prepare hook: picks, fetches, checks and assembles the build for the device that answered. */
+  prepare(ctx: InstallContext): (identified: Identified) => Promise<FirmwareImage>;
   build(): InstallReport['build'] | null;
 }
 

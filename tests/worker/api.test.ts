@@ -65,6 +65,13 @@ describe('worker API over comlink', () => {
     const unknownJob = await api.flash(spec('0'.repeat(64)), proxy(() => {}));
     expect(unknownJob.ok).toBe(false);
     if (!unknownJob.ok) expect(unknownJob.error.code).toBe('bad-image');
+    const summary = ok(await api.inspect({ name: 'app.hex', bytes: buffer(makeHex(256)) }));
+    const noDriver = await api.flash({ ...spec(summary.fileSha256), driverId: 'no-such-driver' }, proxy(() => {}));
+    expect(noDriver.ok).toBe(false);
+    if (!noDriver.ok) expect(noDriver.error.code).toBe('not-found');
+    const badExport = await api.exportHistory('xml' as 'csv');
+    expect(badExport.ok).toBe(false);
+    if (!badExport.ok) expect(badExport.error.code).toBe('invalid-argument');
   });
 
   it('flashes a virtual Uno, verifies, and records the job in History and the library', async () => {

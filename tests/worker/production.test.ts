@@ -233,7 +233,10 @@ describe('station jobs with serial numbers', () => {
     expect(changed.revision).toBe(2);
     const r = await api.runRecipe(stationJob(recipe.id, 1, { recipeRevision: 1 }), proxy(() => {}));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.message).toMatch(/changed since/);
+    if (!r.ok) expect(r.error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/changed since/) });
+    const gone = await api.runRecipe(stationJob('no-such-recipe', 1), proxy(() => {}));
+    if (!gone.ok) expect(gone.error.code).toBe('not-found');
+    expect(gone.ok).toBe(false);
     expect(ok(await api.listSerials())).toEqual([]); // nothing reserved for a job that never started
   });
 });

@@ -139,6 +139,7 @@ describe('re-finding a real USB device (getDevices polling)', () => {
     expect(e.code).toBe('port-unavailable');
     expect(e.hint).toMatch(/^Click Connect again and pick the device from the same maker \(USB vendor 1209\)/);
     expect(e.details).toMatchObject({ reason: 'reenumerated', vendorId: 0x1209, serialNumber: 'WP-DFU-0001', previousName: 'DFU test application' });
+    expect(e.action).toEqual({ kind: 'pick-port-again', link: 'usb', vendorId: 0x1209, serialNumber: 'WP-DFU-0001' });
 
     // A device that keeps its IDs (a DfuSe mass erase re-enumerating) keeps its name: the step names it.
     const same = (await reopenUsbLink(previous, { vendorId: 0x1209, productId: 0x0002 }, { clock: systemClock, usb, intervalMs: 5, timeoutMs: 20 }).catch((x: unknown) => x)) as FlashError;

@@ -176,16 +176,16 @@ export class DeviceState {
 
   /**
    * After a job failed because the device came back as a new USB device the worker could not reach
-   * (`details.reason` 'reenumerated'): the one clear step, and a picker narrowed to that device.
+   * (the error's action 'pick-port-again'): the one clear step, and a picker narrowed to that device.
    * `action` names the button that starts the job again ("Flash", "Install").
    */
   needReconnect(error: FlashErrorInfo, action: string): void {
-    const d = error.details;
-    if (d?.reason !== 'reenumerated' || this.connection === 'virtual') return;
+    const a = error.action;
+    if (a?.kind !== 'pick-port-again' || this.connection === 'virtual') return;
     if (this.connection === 'usb') {
-      const vendorId = Number(d.vendorId ?? this.#usbDevice?.selector.vendorId ?? 0);
-      const name = typeof d.name === 'string' ? d.name : null;
-      const serialNumber = typeof d.serialNumber === 'string' ? d.serialNumber : undefined;
+      const vendorId = a.vendorId || (this.#usbDevice?.selector.vendorId ?? 0);
+      const name = a.name ?? null;
+      const serialNumber = a.serialNumber;
       this.#reconnect = {
         link: 'usb',
         vendorId,
@@ -195,13 +195,8 @@ export class DeviceState {
           : `The device restarted in its bootloader. Click Connect again and pick the device from ${vendorName(vendorId)} (the only one listed), then ${action} again.`,
       };
     } else {
-      const vendorId = Number(d.usbVendorId ?? this.#port?.selector.usbVendorId ?? 0);
-      const options = Object.fromEntries(
-        String(d.options ?? '')
-          .split(',')
-          .filter((kv) => kv.includes('='))
-          .map((kv) => kv.split('=', 2) as [string, string]),
-      );
+      const vendorId = a.vendorId || (this.#port?.selector.usbVendorId ?? 0);
+      const options = { ...a.resumeOptions };
       this.#reconnect = {
         link: 'serial',
         vendorId,

@@ -59,7 +59,7 @@ describe('a real USB device and the one clear step after it re-enumerated', () =
     expect(device.label).toBe('Test board on DFU test application (1209:0002)');
 
     device.needReconnect(
-      { code: 'port-unavailable', message: 'gone', hint: 'Click Connect again', details: { reason: 'reenumerated', vendorId: 0x1209, serialNumber: 'WP-1' } },
+      { code: 'port-unavailable', message: 'gone', hint: 'Click Connect again', action: { kind: 'pick-port-again', link: 'usb', vendorId: 0x1209, serialNumber: 'WP-1' } },
       'Flash',
     );
     expect(device.ready).toBe(false);
@@ -88,7 +88,10 @@ describe('a real USB device and the one clear step after it re-enumerated', () =
     expect(device.connection).toBe('serial');
     expect(device.driverOptions).toBeUndefined();
 
-    device.needReconnect({ code: 'port-unavailable', message: 'gone', hint: 'h', details: { reason: 'reenumerated', usbVendorId: 0x303a, options: 'reset=none' } }, 'Install');
+    device.needReconnect(
+      { code: 'port-unavailable', message: 'gone', hint: 'h', action: { kind: 'pick-port-again', link: 'serial', vendorId: 0x303a, resumeOptions: { reset: 'none' } } },
+      'Install',
+    );
     expect(device.missing).toBe('The board restarted in download mode as a new USB device. Click Choose port again and pick the Espressif port (the only one listed), then Install again.');
     await device.choosePort();
     expect(filters[1]).toEqual([{ usbVendorId: 0x303a }]);

@@ -3,6 +3,7 @@ import type { AbortSignalLike, Clock } from '../io/clock';
 import type { TargetMemory } from '../plan/blocks';
 import type { BlockConstraints } from '../plan/blocks';
 import type { DeviceIdentity } from '../../shared/model';
+import type { FirmwareImage } from '../image/memory-image';
 
 /*
  * The seam between core/job and protocol drivers. It lives in core so the job loop depends on
@@ -44,6 +45,12 @@ export interface Driver {
   /** Reads the device ID, refuses a device that is not the chosen part (FlashError 'wrong-target'). */
   identify(): Promise<Identified>;
   constraints(memory: string): BlockConstraints;
+  /**
+   * The image as this device needs it, after identify and before validation: headers patched from
+   * the driver's options (ESP flash mode/size/frequency), images built for another chip refused.
+   * Pure with respect to the device: nothing is sent. Verify compares against what it returns.
+   */
+  prepareImage?(image: FirmwareImage): FirmwareImage;
   writeBlock(memory: string, address: number, data: Uint8Array): Promise<void>;
   readBlock?(memory: string, address: number, length: number): Promise<Uint8Array>;
   /**

@@ -4,7 +4,7 @@ import type { JobEvent } from '../../shared/events';
 import { createImage } from '../image/memory-image';
 import { systemClock } from '../../transports/clock';
 import type { Driver } from './driver-api';
-import { runJob } from './run-job';
+import { runJob, runRead } from './run-job';
 
 /** A device that is just memory, with hooks to make reads lie; enough to test the loop itself. */
 function memoryDriver(opts: { corruptReads?: number; garble?: (address: number, out: Uint8Array) => void } = {}) {
@@ -100,7 +100,7 @@ describe('runJob', () => {
   it('refuses erase together with skip-unchanged before connecting', async () => {
     const { driver, calls } = memoryDriver();
     const err = await runJob(driver, image(64), { erase: true, skipUnchanged: true }, rt()).catch((e: unknown) => e);
-    expect((err as FlashError).code).toBe('unsupported');
+    expect((err as FlashError).code).toBe('invalid-argument');
     expect(calls).toEqual(['close']);
   });
 
@@ -109,5 +109,53 @@ describe('runJob', () => {
     const report = await runJob(driver, image(64), { verify: false }, rt());
     expect(report).toMatchObject({ verified: false, bytesVerified: 0 });
     expect(calls.some((c) => c.startsWith('read'))).toBe(false);
+  });
+});
+
+describe('job hooks', () => {
+  it('accept refuses the identified device before anything is written, and the error names the phase', async () => {
+    const { driver, calls } = memoryDriver();
+    const seen: string[] = [];
+    const err = await runJob(driver, image(64), {}, {
+      ...rt(),
+      hooks: {
+        accept: (found) => {
+          seen.push(found.device.id);
+          throw new FlashError('wrong-target', 'Not the recipe\'s part.');
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect(seen).toEqual(['00']);
+    expect(err).toMatchObject({ code: 'wrong-target', phase: 'identify' });
+    expect(calls).toEqual(['connect', 'identify', 'close']);
+  });
+
+  it('accept also guards erase and read jobs', async () => {
+    const { driver, calls } = memoryDriver();
+    const refuse = { accept: () => Promise.reject(new FlashError('wrong-target', 'No.')) };
+    const err = await runRead(driver, 'flash', { length: 64 }, { ...rt(), hooks: refuse }).catch((e: unknown) => e);
+    expect((err as FlashError).code).toBe('wrong-target');
+    expect(calls.some((c) => c.startsWith('read'))).toBe(false);
+  });
+
+  it('prepare replaces the image for the device that answered, and what it returns is validated and written', async () => {
+    const { driver, flash } = memoryDriver();
+    const built = image(64, 256);
+    const report = await runJob(driver, createImage('empty', []), {}, { ...rt(), hooks: { prepare: async (found) => (found.device.id === '00' ? built : createImage('x', [])) } });
+    expect(report.bytesWritten).toBe(64);
+    expect(Array.from(flash.subarray(256, 320))).toEqual(Array.from(built.segments[0]!.data));
+
+    const { driver: again, calls } = memoryDriver();
+    const err = await runJob(again, image(64), {}, { ...rt(), hooks: { prepare: () => image(64, 3800) } }).catch((e: unknown) => e);
+    expect((err as FlashError).code).toBe('image-out-of-range'); // the reserved boot block, checked after prepare
+    expect(calls.some((c) => c.startsWith('write'))).toBe(false);
+  });
+
+  it("runs the driver's prepareImage after the hook, and verifies against its result", async () => {
+    const { driver, flash } = memoryDriver();
+    driver.prepareImage = (img) => ({ ...img, segments: img.segments.map((s) => ({ ...s, data: s.data.map((b) => b ^ 0xff) })) });
+    const report = await runJob(driver, image(64), {}, rt());
+    expect(report.verified).toBe(true);
+    expect(flash[1]).toBe(7 ^ 0xff);
   });
 });

@@ -12,29 +12,50 @@ export interface JobRuntime {
   clock: Clock;
   signal: AbortSignalLike;
   emit: (event: JobEvent) => void;
+  /** What the caller adds between identify and validate; see JobHooks. */
+  hooks?: JobHooks;
+}
+
+/**
+ * The caller's say once the device has answered, before anything is planned, erased or written:
+ * the seam for what depends on the device (a recipe's expected ID, a manifest's build for the chip
+ * that answered, a serial number reserved for this device) without touching the driver.
+ */
+export interface JobHooks {
+  /** Refuses the identified device by throwing (e.g. 'wrong-target'); every job kind runs it. */
+  accept?(identified: Identified): void | Promise<void>;
+  /**
+   * The image to write on this device, given the one the job was started with. Runs after `accept`
+   * and before the driver's own `prepareImage` and validation, so whatever it returns is checked
+   * against the device like any image.
+   */
+  prepare?(identified: Identified, image: FirmwareImage): FirmwareImage | Promise<FirmwareImage>;
 }
 
 /**
  * The one loop every driver shares: connect → identify → validate → erase → write → verify → finish.
  *
  * Invariants:
- * - nothing is erased or written before the device is identified and the image validated against it;
+ * - nothing is erased or written before the device is identified, accepted (`hooks.accept`), its image
+ *   prepared (`hooks.prepare`, then `driver.prepareImage`) and validated against it;
  * - cancellation is checked between blocks, never mid-frame;
  * - the job resolves only after every written byte was read back equal (unless verify is turned off,
  *   and then the report says `verified: false`);
  * - any failure rejects with a FlashError naming the phase (`error.phase`) and, for block errors, the
  *   address; events carry progress only, never the outcome.
  */
-export async function runJob(driver: Driver, image: FirmwareImage, options: JobOptions, rt: JobRuntime): Promise<JobReport> {
+export async function runJob(driver: Driver, original: FirmwareImage, options: JobOptions, rt: JobRuntime): Promise<JobReport> {
   const verify = options.verify !== false;
   return session(driver, rt, async (tracker) => {
     if (options.skipUnchanged && options.erase) {
-      throw new FlashError('unsupported', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
+      throw new FlashError('invalid-argument', 'Erase and skip-unchanged cannot be combined: the erase would wipe the blocks that are skipped.', {
         hint: 'Choose one: skip-unchanged for quick re-flashing, or erase for a clean chip.',
       });
     }
-    const identified = await connectAndIdentify(driver, tracker);
+    const identified = await connectAndIdentify(driver, tracker, rt);
     tracker.enter('validate');
+    const prepared = rt.hooks?.prepare ? await rt.hooks.prepare(identified, original) : original;
+    const image = driver.prepareImage ? driver.prepareImage(prepared) : prepared;
     if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to program.');
     validateImage(image, identified.memories, identified.device.name);
     let blocks = image.segments
@@ -137,7 +158,7 @@ export async function runProbe(driver: Driver, rt: JobRuntime): Promise<Identifi
 export async function runErase(driver: Driver, rt: JobRuntime): Promise<Identified> {
   return session(driver, rt, async (tracker) => {
     if (!driver.erase) throw new FlashError('unsupported', 'This programmer has no erase command (it erases each page as it writes it).');
-    const identified = await connectAndIdentify(driver, tracker);
+    const identified = await connectAndIdentify(driver, tracker, rt);
     tracker.enter('erase');
     await driver.erase();
     tracker.enter('finish');
@@ -155,7 +176,7 @@ export async function runRead(
 ): Promise<{ data: Uint8Array; address: number; identified: Identified; /** The erased value. */ fill: number }> {
   return session(driver, rt, async (tracker) => {
     if (!driver.readBlock) throw new FlashError('unsupported', 'This programmer cannot read memory.');
-    const identified = await connectAndIdentify(driver, tracker);
+    const identified = await connectAndIdentify(driver, tracker, rt);
     const mem = identified.memories.find((m) => m.name === memory);
     if (!mem) throw new FlashError('image-out-of-range', `${identified.device.name} has no ${memory} memory.`);
     const address = range.address ?? mem.base;
@@ -246,12 +267,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-async function connectAndIdentify(driver: Driver, tracker: PhaseTracker): Promise<Identified> {
+async function connectAndIdentify(driver: Driver, tracker: PhaseTracker, rt: JobRuntime): Promise<Identified> {
   tracker.enter('connect');
   await driver.connect();
   tracker.enter('identify');
   const identified = await driver.identify();
   tracker.identified(identified);
+  await rt.hooks?.accept?.(identified);
   return identified;
 }
 

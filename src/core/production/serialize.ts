@@ -170,7 +170,7 @@ function tooBig(value: bigint, format: string): FlashError {
 }
 
 function badFormat(format: string): FlashError {
-  return new FlashError('unsupported', `Unknown serial format "${format}".`, {
+  return new FlashError('invalid-argument', `Unknown serial format "${format}".`, {
     hint: 'Use u16le, u16be, u32le, u32be, u64le, u64be, mac, ascii-dec:W, ascii-hex:W or bcd:W.',
   });
 }

@@ -4,6 +4,7 @@ import { toHex } from '../../core/bytes/hex';
 import { FlashError, isFlashError } from '../../shared/errors';
 import { CONSENT_OPTION } from '../../shared/options';
 import type { BlockConstraints, Driver, DriverContext, Identified } from '../types';
+import type { FirmwareImage } from '../../core/image/memory-image';
 import { chipById, chipByImageId, chipByMagic, RETIRED_CHIP_IDS, RTC_WDT_WKEY, type EspChip } from './chips/index';
 import { applyFlashParams, foreignImage, sizeName, type FlashParams } from './image-header';
 import { checkStatus, EspLink, REPLY_MARGIN_MS } from './link';
@@ -164,7 +165,7 @@ export class EspRomDriver implements Driver {
     this.chip = chip;
     const wanted = this.ctx.targetId ? chipById(this.ctx.targetId) : undefined;
     if (this.ctx.targetId && !wanted) {
-      throw new FlashError('unsupported', `Unknown Espressif chip "${this.ctx.targetId}".`, {
+      throw new FlashError('not-found', `Unknown Espressif chip "${this.ctx.targetId}".`, {
         hint: 'Use one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32h2, esp32p4, esp8266.',
       });
     }
@@ -196,16 +197,32 @@ export class EspRomDriver implements Driver {
     return { pageSize: SECTOR_SIZE, maxBlock: MAX_BLOCK, maxReadBlock: MAX_BLOCK, fill: 0xff };
   }
 
-  async writeBlock(memory: string, address: number, data: Uint8Array): Promise<void> {
-    const chip = this.requireStub(memory);
-    const foreign = foreignImage(address, data, chip);
-    if (foreign) {
-      throw new FlashError('wrong-target', `The image at 0x${foreign.address.toString(16)} was built for ${foreign.builtFor}, but the board has an ${chip.name}.`, {
-        hint: `Use the firmware build for ${chip.name} (in ESP-IDF: idf.py set-target ${chip.id}); nothing was written there.`,
-        details: { address: foreign.address, expected: chip.name, actual: foreign.builtFor },
-      });
-    }
-    const bytes = this.prepare(address, data);
+  /**
+   * ESP-IDF headers in the image, segment by segment (a whole bootloader image sits in one segment):
+   * an image built for another chip is refused, and the bootloader's flash parameters are set as the
+   * options say (esptool's behaviour), before anything is planned or written.
+   */
+  prepareImage(image: FirmwareImage): FirmwareImage {
+    const chip = this.chip;
+    if (!chip) return image;
+    const segments = image.segments.map((s) => {
+      if (s.memory !== 'flash') return s;
+      const foreign = foreignImage(s.address, s.data, chip);
+      if (foreign) {
+        throw new FlashError('wrong-target', `The image at 0x${foreign.address.toString(16)} was built for ${foreign.builtFor}, but the board has an ${chip.name}.`, {
+          hint: `Use the firmware build for ${chip.name} (in ESP-IDF: idf.py set-target ${chip.id}); nothing was written.`,
+          details: { address: foreign.address, expected: chip.name, actual: foreign.builtFor },
+        });
+      }
+      const r = applyFlashParams(s.address, s.data, chip, this.options, this.flashSize);
+      if (r.reason) this.ctx.log('warn', `Flash parameters left as they are at 0x${s.address.toString(16)}: ${r.reason}.`);
+      return r.changed ? { ...s, data: r.data } : s;
+    });
+    return { ...image, segments };
+  }
+
+  async writeBlock(memory: string, address: number, bytes: Uint8Array): Promise<void> {
+    this.requireStub(memory);
     this.forgetDigests(address, bytes.length);
     // Regions end on 64 KiB boundaries, so the stub erases them with 64 KiB block erases.
     for (let at = address; at < address + bytes.length; ) {
@@ -220,10 +237,9 @@ export class EspRomDriver implements Driver {
     await this.pump(true);
   }
 
-  async verifyBlock(memory: string, address: number, expected: Uint8Array): Promise<{ equal: boolean; device: string; expected: string }> {
+  async verifyBlock(memory: string, address: number, bytes: Uint8Array): Promise<{ equal: boolean; device: string; expected: string }> {
     this.requireStub(memory);
     await this.pump(true);
-    const bytes = this.prepare(address, expected);
     const want = toHex(md5(bytes));
     let device = await this.deviceMd5(address, bytes.length);
     if (device !== want && this.wasWritten(address, bytes.length) && !this.rewritten.has(address)) {
@@ -380,12 +396,14 @@ export class EspRomDriver implements Driver {
     if (boot && !/waiting for download/i.test(this.bootText)) {
       return new FlashError('no-sync', `The chip restarted into its application (boot mode ${boot[1]}), not into download mode.`, {
         hint,
-        details: { reason: 'not-download-mode', bootMode: boot[1]!, picture: 'esp-boot-reset-buttons' },
+        details: { reason: 'not-download-mode', bootMode: boot[1]! },
+        action: { kind: 'press-boot', picture: 'esp-boot-reset-buttons' },
       });
     }
     return new FlashError('no-sync', 'No answer from the ESP ROM loader.', {
       hint,
-      details: { reason: boot ? 'download-mode-no-sync' : 'no-answer', picture: 'esp-boot-reset-buttons' },
+      details: { reason: boot ? 'download-mode-no-sync' : 'no-answer' },
+      action: { kind: 'press-boot', picture: 'esp-boot-reset-buttons' },
     });
   }
 
@@ -466,6 +484,7 @@ export class EspRomDriver implements Driver {
     throw new FlashError('no-sync', `The chip stopped answering after switching to ${baud} baud.`, {
       hint: 'Choose a lower baud rate (460800 or 115200); some USB-serial adapters cannot do this one.',
       details: { baudRate: baud },
+      action: { kind: 'lower-baud', baudRate: baud > 460800 ? 460800 : 115200 },
     });
   }
 
@@ -787,12 +806,6 @@ export class EspRomDriver implements Driver {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------
-
-  private prepare(address: number, data: Uint8Array): Uint8Array {
-    const r = applyFlashParams(address, data, this.chip!, this.options, this.flashSize);
-    if (r.reason) this.ctx.log('warn', `Flash parameters left as they are at 0x${address.toString(16)}: ${r.reason}.`);
-    return r.data;
-  }
 
   private wasWritten(address: number, length: number): boolean {
     return this.written.some((w) => w.start <= address && address + length <= w.end);

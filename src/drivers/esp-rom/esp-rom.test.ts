@@ -183,7 +183,8 @@ describe('esp-rom driver against the simulator', () => {
     expect(err.code).toBe('no-sync');
     expect(err.message).toContain('boot mode 0x13');
     expect(err.hint).toMatch(/hold BOOT.*press and release RESET/);
-    expect(err.details).toMatchObject({ reason: 'not-download-mode', picture: 'esp-boot-reset-buttons' });
+    expect(err.details).toMatchObject({ reason: 'not-download-mode' });
+    expect(err.action).toEqual({ kind: 'press-boot', picture: 'esp-boot-reset-buttons' });
     expect(performance.now() - started).toBeLessThan(5000);
 
     const silent = await setup({ variant: 'app,no-auto-reset' });

@@ -806,7 +806,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export function createSimulator(opts: SimulatorOptions & { pty?: boolean }): EspRomSimulator {
   const chip = chipById(opts.targetId ?? 'esp32');
-  if (!chip) throw new FlashError('unsupported', `Unknown Espressif chip "${opts.targetId}".`);
+  if (!chip) throw new FlashError('not-found', `Unknown Espressif chip "${opts.targetId}".`);
   const variant = parseVariant(opts.variant);
   if (opts.pty) variant.pty = true;
   return new EspRomSimulator(opts.clock, chip, variant);

@@ -57,7 +57,7 @@ export class SerprogDriver implements Driver {
     const bus = this.bus();
     const wanted = this.target.chip ? findSpiNorChip(this.target.chip) : undefined;
     if (this.target.chip && !wanted) {
-      throw new FlashError('unsupported', `Unknown SPI flash part "${this.target.chip}".`, {
+      throw new FlashError('not-found', `Unknown SPI flash part "${this.target.chip}".`, {
         hint: 'Use a part name from the list (for example W25Q16, MX25L6406E, GD25Q32), or leave the part out to detect it.',
       });
     }

@@ -348,7 +348,7 @@ export function createSimulator(opts: SimulatorOptions): SerprogSimulator {
   const name = target.chip ?? 'W25Q16';
   if (name.toLowerCase() === 'none') return new SerprogSimulator(opts.clock, variant, null, target.options.has('low') ? 0x00 : 0xff);
   const chip: SpiNorChip | undefined = findSpiNorChip(name);
-  if (!chip) throw new FlashError('unsupported', `Unknown SPI flash part "${name}".`);
+  if (!chip) throw new FlashError('not-found', `Unknown SPI flash part "${name}".`);
   const o = target.options;
   const model: FlashModelOptions = {
     protected: o.has('protected'),

@@ -312,7 +312,7 @@ class Watchdog extends Error {}
 
 export function createSimulator(opts: SimulatorOptions): Stk500v1Simulator {
   const part = findAvrPart(opts.targetId ?? 'm328p');
-  if (!part) throw new FlashError('unsupported', `Unknown AVR part "${opts.targetId}".`);
+  if (!part) throw new FlashError('not-found', `Unknown AVR part "${opts.targetId}".`);
   const variant = VARIANTS[opts.variant ?? 'optiboot'];
   if (!variant) throw new FlashError('unsupported', `Unknown bootloader "${opts.variant}".`);
   return new Stk500v1Simulator(opts.clock, part, variant);

@@ -137,7 +137,7 @@ export class Stm32UsartDriver implements Driver {
     const family = findStm32Family(pid);
     const wanted = this.ctx.targetId ? findStm32Part(this.ctx.targetId) : undefined;
     if (this.ctx.targetId && !wanted) {
-      throw new FlashError('unsupported', `Unknown STM32 part "${this.ctx.targetId}".`, {
+      throw new FlashError('not-found', `Unknown STM32 part "${this.ctx.targetId}".`, {
         hint: 'Use one of the part names this driver lists (for example stm32f103c8 for a Blue Pill), or leave the part out to detect it.',
       });
     }
@@ -264,6 +264,7 @@ export class Stm32UsartDriver implements Driver {
       throw new FlashError('write-protected', 'Removing read-out protection erases the whole flash, so webprog needs explicit consent.', {
         hint: `Give the consent "${UNPROTECT_CONSENT}" (option unprotect=${UNPROTECT_CONSENT}) if losing everything in flash is acceptable.`,
         details: { protection: 'readout', consent: UNPROTECT_CONSENT },
+        action: { kind: 'consent-needed', option: 'unprotect', value: UNPROTECT_CONSENT },
       });
     }
     const family = this.requireFamily();
@@ -480,6 +481,7 @@ export class Stm32UsartDriver implements Driver {
           `Removing the protection makes the chip erase its entire flash: the firmware on it and any data stored in flash are lost for good. ` +
           `If that is acceptable, run again with consent to unprotect (CLI: --consent unprotect, or the older --option unprotect=${UNPROTECT_CONSENT}).`,
         details: { protection: 'readout', consent: UNPROTECT_CONSENT },
+        action: { kind: 'consent-needed', option: 'unprotect', value: UNPROTECT_CONSENT },
       });
     }
     if (!this.flashSize) this.flashSize = this.part?.flashSize ?? family.flashMax;

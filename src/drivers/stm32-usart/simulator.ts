@@ -616,7 +616,7 @@ export class Stm32UsartSimulator implements Simulator {
 
 export function createSimulator(opts: SimulatorOptions): Stm32UsartSimulator {
   const part = findStm32Part(opts.targetId ?? 'stm32f103c8');
-  if (!part) throw new FlashError('unsupported', `Unknown STM32 part "${opts.targetId}".`);
+  if (!part) throw new FlashError('not-found', `Unknown STM32 part "${opts.targetId}".`);
   return new Stm32UsartSimulator(opts.clock, part, parseVariant(opts.variant));
 }
 

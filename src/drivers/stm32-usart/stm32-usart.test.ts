@@ -380,6 +380,8 @@ describe('stm32-usart driver against the simulated ROM', () => {
     expect(err.hint).toMatch(/erase its entire flash/);
     expect(err.hint).toContain(`unprotect=${UNPROTECT_CONSENT}`);
     expect(err.details.protection).toBe('readout');
+    // The UI offers the consent from the typed action, not from details.
+    expect(err.action).toEqual({ kind: 'consent-needed', option: 'unprotect', value: UNPROTECT_CONSENT });
     expect(sim.rdp).toBe(true);
     expect(sim.memory('flash')[0]).toBe(0x42);
     await driver.connect();

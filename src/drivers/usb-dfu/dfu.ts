@@ -550,7 +550,7 @@ export class DfuDriver implements Driver {
     const found = matchDfuPart(this.probe.vendorId, this.probe.productId, this.probe.alts.map((a) => a.name));
     const wanted = this.ctx.targetId ? findDfuPart(this.ctx.targetId) : undefined;
     if (this.ctx.targetId && !wanted) {
-      throw new FlashError('unsupported', `Unknown DFU part "${this.ctx.targetId}".`, { hint: 'Use one of the parts the USB DFU programmer lists.' });
+      throw new FlashError('not-found', `Unknown DFU part "${this.ctx.targetId}".`, { hint: 'Use one of the parts the USB DFU programmer lists.' });
     }
     const ids = `${hex4(this.probe.vendorId)}:${hex4(this.probe.productId)}`;
     if (wanted && wanted !== found) {

@@ -679,7 +679,7 @@ export class DfuDeviceSimulator implements UsbSimulator {
 
 export function createSimulator(opts: SimulatorOptions): DfuDeviceSimulator {
   const part = opts.targetId ? findDfuPart(opts.targetId) : DFU_PARTS[0];
-  if (!part) throw new FlashError('unsupported', `No DFU part called "${opts.targetId}".`);
+  if (!part) throw new FlashError('not-found', `No DFU part called "${opts.targetId}".`);
   const variants = (opts.variant ?? '').split(',').filter(Boolean) as DfuSimVariant[];
   return new DfuDeviceSimulator(opts.clock, part, variants);
 }

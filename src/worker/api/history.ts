@@ -15,7 +15,7 @@ export function historyApi(ctx: WorkerContext): HistoryApi {
       }),
     exportHistory: (format) =>
       guard(async () => {
-        if (format !== 'csv' && format !== 'json') throw new FlashError('unsupported', `Cannot export History as ${String(format)}.`);
+        if (format !== 'csv' && format !== 'json') throw new FlashError('invalid-argument', `Cannot export History as ${String(format)}.`);
         const db = await deps.db();
         await ctx.reconcile(db);
         return historyExport(await listJobs(db), format, deps.now());

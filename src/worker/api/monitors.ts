@@ -9,7 +9,7 @@ export function monitorsApi(ctx: WorkerContext): MonitorsApi {
   return {
     openMonitor: (spec, onEvent) =>
       guard(async () => {
-        if (!Number.isInteger(spec.baudRate) || spec.baudRate <= 0) throw new FlashError('unsupported', `${spec.baudRate} is not a baud rate.`);
+        if (!Number.isInteger(spec.baudRate) || spec.baudRate <= 0) throw new FlashError('invalid-argument', `${spec.baudRate} is not a baud rate.`);
         const stream = await deps.openLink(spec.device, {
           clock: deps.clock,
           serialDefaults: { baudRate: spec.baudRate },

@@ -17,12 +17,12 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
   async function changeLock(recipeId: string, pin: string, lock: boolean): Promise<Recipe> {
     const db = await deps.db();
     const existing = await recipes.getRecipe(db, recipeId);
-    if (!existing) throw new FlashError('unsupported', 'That recipe no longer exists.');
+    if (!existing) throw new FlashError('not-found', 'That recipe no longer exists.');
     recipeRules.requirePin(existing, pin, lock ? 'locking it again' : 'unlocking it');
     const now = deps.now();
     const { lock: _old, ...rest } = existing;
     const next: Recipe = { ...rest, updatedAt: now, revision: existing.revision + 1, ...(lock ? { lock: recipeRules.newLock(pin, now) } : {}) };
-    if (!(await recipes.putRecipe(db, next, existing.revision))) throw new FlashError('unsupported', `"${existing.name}" was changed elsewhere meanwhile.`);
+    if (!(await recipes.putRecipe(db, next, existing.revision))) throw new FlashError('conflict', `"${existing.name}" was changed elsewhere meanwhile.`);
     return next;
   }
 
@@ -31,9 +31,9 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
       guard(async () => {
         const db = await deps.db();
         const recipe = await recipes.getRecipe(db, spec.recipeId);
-        if (!recipe) throw new FlashError('unsupported', 'That recipe no longer exists.', { hint: 'Choose a recipe again.' });
+        if (!recipe) throw new FlashError('not-found', 'That recipe no longer exists.', { hint: 'Choose a recipe again.' });
         if (spec.recipeRevision !== undefined && spec.recipeRevision !== recipe.revision) {
-          throw new FlashError('unsupported', `"${recipe.name}" was changed since the station loaded it.`, {
+          throw new FlashError('conflict', `"${recipe.name}" was changed since the station loaded it.`, {
             hint: 'Check the recipe, then start again.',
             details: { loadedRevision: spec.recipeRevision, currentRevision: recipe.revision },
           });
@@ -84,7 +84,7 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
           ...(existing?.lock ? { lock: existing.lock } : {}),
         };
         if (!(await recipes.putRecipe(db, recipe, existing?.revision))) {
-          throw new FlashError('unsupported', `"${recipe.name}" was changed elsewhere meanwhile.`, { hint: 'Reload the recipe and make the change again.' });
+          throw new FlashError('conflict', `"${recipe.name}" was changed elsewhere meanwhile.`, { hint: 'Reload the recipe and make the change again.' });
         }
         return recipe;
       }),
@@ -112,7 +112,7 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
       guard(async () => {
         const db = await deps.db();
         const recipe = await recipes.getRecipe(db, recipeId);
-        if (!recipe) throw new FlashError('unsupported', 'That recipe no longer exists.');
+        if (!recipe) throw new FlashError('not-found', 'That recipe no longer exists.');
         const stored = await library.getFirmware(db, recipe.firmware.fileSha256);
         return recipeRules.recipeExport(recipe, stored ? { name: stored.entry.name, bytes: stored.bytes } : null, deps.now());
       }),
@@ -150,7 +150,7 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
           ...(lock ? { lock } : {}),
         };
         if (!(await recipes.putRecipe(db, out, replace ? existing.revision : undefined))) {
-          throw new FlashError('unsupported', 'The recipe was changed elsewhere during the import.', { hint: 'Import it again.' });
+          throw new FlashError('conflict', 'The recipe was changed elsewhere during the import.', { hint: 'Import it again.' });
         }
         return out;
       }),

@@ -25,7 +25,7 @@ export function pinHash(salt: string, pin: string): string {
 }
 
 export function newLock(pin: string, now: number): RecipeLock {
-  if (pin.trim().length < 4) throw new FlashError('unsupported', 'A PIN needs at least 4 characters.', { hint: 'Choose a longer PIN.' });
+  if (pin.trim().length < 4) throw new FlashError('invalid-argument', 'A PIN needs at least 4 characters.', { hint: 'Choose a longer PIN.' });
   const salt = toHex(crypto.getRandomValues(new Uint8Array(16)));
   return { salt, pinSha256: pinHash(salt, pin), lockedAt: now };
 }
@@ -57,7 +57,7 @@ export function serialRule(settings: SerialSettings): SerialRule {
 
 /**
  * Checks and normalises a draft; `image` is the recipe's firmware, for a dry run of the serial rule.
- * Throws FlashError('unsupported' | 'image-out-of-range' | 'bad-image') naming the field at fault.
+ * Throws FlashError('invalid-argument' | 'image-out-of-range' | 'bad-image') naming the field at fault.
  */
 export function validateDraft(draft: RecipeDraft, image: FirmwareImage | null): Omit<RecipeDraft, 'id'> {
   const name = draft.name?.trim();
@@ -126,7 +126,7 @@ function validateSerial(s: SerialSettings, image: FirmwareImage | null): SerialS
 }
 
 function invalid(message: string): FlashError {
-  return new FlashError('unsupported', message, { hint: 'Correct the recipe and save again.' });
+  return new FlashError('invalid-argument', message, { hint: 'Correct the recipe and save again.' });
 }
 
 /** The export file: the recipe and its firmware, so a station can import it offline in one step. */
