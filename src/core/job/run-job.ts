@@ -54,8 +54,7 @@ export async function runJob(driver: Driver, original: FirmwareImage, options: J
     }
     const identified = await connectAndIdentify(driver, tracker, rt);
     tracker.enter('validate');
-    const prepared = rt.hooks?.prepare ? await rt.hooks.prepare(identified, original) : original;
-    const image = driver.prepareImage ? driver.prepareImage(prepared) : prepared;
+    const image = await prepareFor(driver, identified, original, rt);
     if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to program.');
     validateImage(image, identified.memories, identified.device.name);
     let blocks = image.segments
@@ -112,11 +111,12 @@ export async function runJob(driver: Driver, original: FirmwareImage, options: J
  * by device digest where the driver has one, else by reading back. A difference rejects with
  * 'verify-mismatch' naming the address.
  */
-export async function runVerify(driver: Driver, image: FirmwareImage, rt: JobRuntime): Promise<JobReport> {
+export async function runVerify(driver: Driver, original: FirmwareImage, rt: JobRuntime): Promise<JobReport> {
   return session(driver, rt, async (tracker) => {
     if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
-    const identified = await connectAndIdentify(driver, tracker);
+    const identified = await connectAndIdentify(driver, tracker, rt);
     tracker.enter('validate');
+    const image = await prepareFor(driver, identified, original, rt);
     if (byteCount(image) === 0) throw new FlashError('bad-image', 'The file contains no data to compare.');
     validateImage(image, identified.memories, identified.device.name);
     const memories = image.segments.map((s) => s.memory).filter((m, i, all) => all.indexOf(m) === i);
@@ -147,7 +147,7 @@ export async function runVerify(driver: Driver, image: FirmwareImage, rt: JobRun
 /** Connects and identifies, nothing else: what a probe reports. */
 export async function runProbe(driver: Driver, rt: JobRuntime): Promise<Identified> {
   return session(driver, rt, async (tracker) => {
-    const identified = await connectAndIdentify(driver, tracker);
+    const identified = await connectAndIdentify(driver, tracker, rt);
     tracker.enter('finish');
     await driver.close({ ok: true });
     return identified;
@@ -265,6 +265,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The image for the device that answered: the caller's prepare hook first, then the driver's own. */
+async function prepareFor(driver: Driver, identified: Identified, original: FirmwareImage, rt: JobRuntime): Promise<FirmwareImage> {
+  const prepared = rt.hooks?.prepare ? await rt.hooks.prepare(identified, original) : original;
+  return driver.prepareImage ? driver.prepareImage(prepared) : prepared;
 }
 
 async function connectAndIdentify(driver: Driver, tracker: PhaseTracker, rt: JobRuntime): Promise<Identified> {
