@@ -110,6 +110,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   esp: async () => (await import('./bench-esp')).benchEsp(),
   stm32: async () => (await import('./bench-stm32')).benchStm32(),
   gang: async () => (await import('./bench-gang')).benchGang(),
+  faults: async () => (await import('./bench-faults')).benchFaults(),
 };
 
 const only = process.argv[2];

@@ -68,8 +68,14 @@ describe('runJob', () => {
     expect(calls.filter((c) => c.startsWith('read'))).toEqual(['read 0+128', 'read 0+64', 'read 0+64']);
   });
 
-  it('names the chip when two reads agree on other bytes than the image', async () => {
+  it('writes a block again when the chip holds other bytes, and verifies it again', async () => {
     const twice = memoryDriver({ corruptReads: 2 });
+    expect((await runJob(twice.driver, image(128), {}, rt())).verified).toBe(true);
+    expect(twice.calls.filter((c) => c.startsWith('write'))).toEqual(['write 0+128', 'write 0+128']);
+  });
+
+  it('names the chip when two reads agree on other bytes than the image, even after writing again', async () => {
+    const twice = memoryDriver({ garble: (address, out) => void (address === 0 && (out[0]! ^= 0x01)) });
     const err = await runJob(twice.driver, image(128), {}, rt()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlashError);
     expect((err as FlashError).code).toBe('verify-mismatch');

@@ -84,10 +84,22 @@ export async function runJob(driver: Driver, original: FirmwareImage, options: J
     if (verify) {
       if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
       tracker.enter('verify');
-      for (const block of readGroups(blocks, maxRead(driver, blocks))) {
+      const log: VerifyLog = (level, message) => rt.emit({ type: 'log', level, message });
+      for (const group of readGroups(blocks, maxRead(driver, blocks))) {
         tracker.checkAbort();
-        await atBlock(block, 'verifying', () => blockMatches(driver, block, true, (level, message) => rt.emit({ type: 'log', level, message })));
-        tracker.advance(block.data.length);
+        try {
+          await atBlock(group, 'verifying', () => blockMatches(driver, group, true, log));
+        } catch (err) {
+          // The chip holds other bytes (read the same twice): a write the line garbled on its way in.
+          // Write those blocks once more, where the driver's writes are self-contained, then verify again.
+          if (!isFlashError(err, 'verify-mismatch') || err.details.verdict !== 'chip') throw err;
+          log('warn', `${err.message} Writing ${hex(group.address)} again.`);
+          for (const block of blocks.filter((b) => b.memory === group.memory && b.address < group.address + group.data.length && b.address + b.data.length > group.address)) {
+            await atBlock(block, 'rewriting', () => driver.writeBlock(block.memory, block.address, block.data));
+          }
+          await atBlock(group, 'verifying', () => blockMatches(driver, group, true, log));
+        }
+        tracker.advance(group.data.length);
       }
     }
     tracker.enter('finish');

@@ -34,6 +34,8 @@ const SYNC_ATTEMPT_MS = 50;
 /** Margin on top of line time and device time for USB-serial latency and OS scheduling. */
 const REPLY_MARGIN_MS = 250;
 const EEPROM_BYTE_MS = 3.4;
+/** Tries of one page exchange before the job fails: a line that garbles three in a row is not usable. */
+const RECOVERY_ATTEMPTS = 3;
 
 const SYNC_FRAME = Uint8Array.of(Cmnd_STK.GET_SYNC, Sync_CRC_EOP);
 
@@ -111,7 +113,9 @@ export class Stk500v1Driver implements Driver {
     const frame = concatBytes(loadAddressFrame(address), progPageFrame(memType, data));
     const deviceMs = memType === MemType.eeprom ? EEPROM_BYTE_MS * data.length : 2 * this.requirePart().flashPageWriteMs;
     try {
-      await this.exchange(frame, 4, deviceMs, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC, null]);
+      const write = () => this.exchange(frame, 4, deviceMs, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC, null]);
+      // Page writes are idempotent: after a garbled frame the page is simply written again.
+      await (memType === MemType.flash ? this.recovering(`write at 0x${address.toString(16)}`, write) : write());
     } catch (err) {
       if (memType === MemType.eeprom && isFlashError(err, 'timeout')) {
         throw new FlashError('unsupported', 'The bootloader stopped answering during an EEPROM write.', {
@@ -126,9 +130,11 @@ export class Stk500v1Driver implements Driver {
   async readBlock(memory: string, address: number, length: number): Promise<Uint8Array> {
     const memType = this.memType(memory);
     const frame = concatBytes(loadAddressFrame(address), readPageFrame(memType, length));
-    const reply = await this.exchange(frame, length + 4, 0, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC]);
-    if (reply[reply.length - 1] !== Resp_STK.OK) throw this.badReply(reply, 'OK after the data');
-    return reply.subarray(3, 3 + length);
+    return this.recovering(`read at 0x${address.toString(16)}`, async () => {
+      const reply = await this.exchange(frame, length + 4, 0, [Resp_STK.INSYNC, Resp_STK.OK, Resp_STK.INSYNC]);
+      if (reply[reply.length - 1] !== Resp_STK.OK) throw this.badReply(reply, 'OK after the data');
+      return reply.subarray(3, 3 + length);
+    });
   }
 
   async close(): Promise<void> {
@@ -201,6 +207,32 @@ export class Stk500v1Driver implements Driver {
       }
     }
     return false;
+  }
+
+  /**
+   * Runs one exchange again after a garbled or missing reply: STK500 v1 has no checksum, and optiboot
+   * answers a damaged frame by starting the application, so the session is brought back first (sync,
+   * else the auto-reset and sync) and programming mode entered again.
+   */
+  private async recovering<T>(what: string, op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (attempt >= RECOVERY_ATTEMPTS || !(isFlashError(err, 'protocol') || isFlashError(err, 'timeout')) || this.ctx.signal.aborted) throw err;
+        this.ctx.log('debug', `${what} failed (${(err as Error).message}); resynchronising, attempt ${attempt + 1} of ${RECOVERY_ATTEMPTS}.`);
+        await this.resync();
+      }
+    }
+  }
+
+  /** Back to a bootloader in programming mode: the same session if it still answers, else after a reset. */
+  private async resync(): Promise<void> {
+    if (!(await this.sync())) {
+      await arduinoAutoReset(this.ctx);
+      if (!(await this.sync())) throw new FlashError('no-sync', 'The bootloader stopped answering and did not come back after a reset.');
+    }
+    await this.transact(Uint8Array.of(Cmnd_STK.ENTER_PROGMODE, Sync_CRC_EOP), 0);
   }
 
   /** One command, reply = INSYNC + `payload` bytes + OK. */
