@@ -31,6 +31,11 @@ export interface Simulator {
   reset(): void;
   /** The line rate the device talks at. */
   readonly baudRate: number;
+  /**
+   * True when the device takes whatever rate the host uses (USB CDC ignores it; an STM32 ROM measures
+   * it from 0x7F; a simulator that times its own line): hosts then do not hold it to `baudRate`.
+   */
+  readonly anyBaud?: boolean;
   memory(name: string): Uint8Array;
 }
 

@@ -35,8 +35,14 @@ export async function hostOnPty(
   const host = opts.fault ? withFaults(pair.host, opts.fault, systemClock) : pair.host;
   simulator.attach(device);
 
+  // The client's bytes, and its baud rate whenever it changes, in line order (see pty-bridge.py). A
+  // device with a fixed rate then gets garbage from a client at another rate, as on a real line.
   // After the simulated wire is cut, what the client sends goes nowhere, as on a pulled cable.
-  fromClient.on('data', (data: Buffer) => host.write(new Uint8Array(data)).catch(() => {}));
+  const followBaud = !simulator.anyBaud;
+  readFrames(fromClient, (kind, payload) => {
+    if (kind === 'D') host.write(new Uint8Array(payload)).catch(() => {});
+    else if (kind === 'B' && followBaud) void pair.host.setBaud(Number(payload.toString()));
+  });
   let running = true;
   void (async () => {
     while (running) {
@@ -66,4 +72,18 @@ export async function hostOnPty(
       bridge.kill('SIGTERM');
     },
   };
+}
+
+/** Splits the bridge's stdout into its frames: one kind byte, a u32le length, the payload. */
+function readFrames(input: Readable, onFrame: (kind: string, payload: Buffer) => void): void {
+  let buffered = Buffer.alloc(0);
+  input.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 5) {
+      const length = buffered.readUInt32LE(1);
+      if (buffered.length < 5 + length) break;
+      onFrame(String.fromCharCode(buffered[0]!), buffered.subarray(5, 5 + length));
+      buffered = buffered.subarray(5 + length);
+    }
+  });
 }

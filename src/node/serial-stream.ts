@@ -41,7 +41,12 @@ export async function openSerialStream(path: string, baudRate: number, format: P
     buffered += data.length;
     dataArrived.fire();
   });
+  // A PTY has no modem lines; its DTR edge is stood in for by closing and opening it again (below).
+  const isPty = path.startsWith('/dev/pts/');
+  let reopening = false;
+  let dtr = false;
   port.on('close', () => {
+    if (reopening) return;
     closedTrigger.fire();
     resolveClosed();
   });
@@ -61,6 +66,16 @@ export async function openSerialStream(path: string, baudRate: number, format: P
     }
     buffered -= n;
     return out;
+  };
+
+  const reopen = async () => {
+    reopening = true;
+    try {
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    } finally {
+      reopening = false;
+    }
   };
 
   const lost = () => new FlashError('device-lost', `${path} was closed or unplugged.`);
@@ -88,7 +103,16 @@ export async function openSerialStream(path: string, baudRate: number, format: P
       const flags: { dtr?: boolean; rts?: boolean } = {};
       if (s.dtr !== undefined) flags.dtr = s.dtr;
       if (s.rts !== undefined) flags.rts = s.rts;
-      await new Promise<void>((resolve, reject) => port.set(flags, (err) => (err ? reject(err) : resolve())));
+      try {
+        await new Promise<void>((resolve, reject) => port.set(flags, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        if (!isPty) throw err;
+        // The simulator host sees a new open as the DTR auto-reset an Uno's adapter gives, so asserting
+        // DTR on a PTY reopens it: drivers that reset by DTR work against simulated boards unchanged.
+        const rising = s.dtr === true && !dtr;
+        if (s.dtr !== undefined) dtr = s.dtr;
+        if (rising) await reopen();
+      }
     },
     async setBaud(rate: number) {
       if (port.baudRate === rate) return;

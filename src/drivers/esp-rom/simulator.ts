@@ -183,6 +183,11 @@ export class EspRomSimulator implements Simulator {
     return this.variant.pty ? 12_000_000 : ESP_ROM_BAUD;
   }
 
+  /** On a PTY it times its own line (and the ROM autobauds on SYNC): the host's rate is not held against it. */
+  get anyBaud(): boolean {
+    return this.variant.pty;
+  }
+
   /** JEDEC ID as RDID returns it: Winbond (0xEF), W25Q type 0x40, capacity code log2(size). */
   get jedecId(): number {
     return 0xef | (0x40 << 8) | (Math.log2(this.variant.flashSize) << 16);

@@ -136,6 +136,11 @@ export class SerprogSimulator implements Simulator {
     return this.variant.baudRate;
   }
 
+  /** A USB CDC programmer (pico-serprog) ignores the rate the host sets; a UART one does not. */
+  get anyBaud(): boolean {
+    return this.variant.id === 'pico-serprog';
+  }
+
   memory(name: string): Uint8Array {
     if (name !== 'flash') throw new FlashError('unsupported', `No memory called ${name}.`);
     return this.flash?.memory ?? new Uint8Array(0);

@@ -10,7 +10,7 @@ import { wholeNumber } from '../cli/args';
 import { deviceChoice, withDriver, type DeviceChoice } from '../cli/device';
 import { displayName, loadParts } from '../cli/files';
 import { PRODUCTION_FLAGS, productionSetup, type Production } from '../cli/production';
-import { DEVICE_FLAGS, EXIT, MULTI_PORT, OUTPUT_FLAGS, type Command, type CommandContext } from '../cli/spec';
+import { DEVICE_FLAGS, EXIT, MULTI_PORT, OUTPUT_FLAGS, UsageError, type Command, type CommandContext } from '../cli/spec';
 import type { Output } from '../cli/output';
 
 export const command: Command = {
@@ -45,6 +45,9 @@ export const command: Command = {
 
 async function run({ flags, args, out, cwd }: CommandContext): Promise<number> {
   const choice = deviceChoice(flags, 'flash', { multiPort: true });
+  if (flags.erase && !choice.entry.meta.capabilities.erase) {
+    throw new UsageError(`--erase is not available with ${choice.entry.meta.id}: its bootloader has no chip erase`, 'Drop --erase: it erases each page as it writes it.');
+  }
   const file = args.map(displayName).join(' + ');
   const image = await loadParts(cwd, args, wholeNumber(flags, 'address'));
   const production = await productionSetup(flags, image, cwd);

@@ -1,6 +1,7 @@
 import { DRIVERS } from '../../drivers/registry';
 import { EXIT, OUTPUT_FLAGS, type Command, type CommandContext } from '../cli/spec';
 import { driversFor } from '../cli/usb-ids';
+import { listSerialPorts } from '../cli/serial-list';
 
 export const command: Command = {
   name: 'ports',
@@ -19,16 +20,13 @@ export const command: Command = {
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
 async function run({ out }: CommandContext): Promise<number> {
-  const { SerialPort } = await import('serialport');
-  const serial = await SerialPort.list();
+  const serial = await listSerialPorts();
   for (const p of serial) {
-    const vid = p.vendorId ? parseInt(p.vendorId, 16) : undefined;
-    const pid = p.productId ? parseInt(p.productId, 16) : undefined;
-    const drivers = vid === undefined || pid === undefined ? [] : driversFor(DRIVERS, vid, pid);
-    const usbId = vid === undefined ? undefined : `${hex4(vid)}:${hex4(pid ?? 0)}`;
-    const json = { ok: true, kind: 'serial', path: p.path, usb: usbId ?? null, serialNumber: p.serialNumber ?? null, manufacturer: p.manufacturer ?? null, product: (p as { product?: string }).product ?? null, drivers };
+    const drivers = p.vendorId === undefined || p.productId === undefined ? [] : driversFor(DRIVERS, p.vendorId, p.productId);
+    const usbId = p.vendorId === undefined ? null : `${hex4(p.vendorId)}:${hex4(p.productId ?? 0)}`;
+    const json = { ok: true, kind: 'serial', path: p.path, usb: usbId, serialNumber: p.serialNumber ?? null, manufacturer: p.manufacturer ?? null, product: p.product ?? null, drivers };
     out.result(json, () => {
-      const who = [p.manufacturer, json.product].filter(Boolean).join(' ');
+      const who = [p.manufacturer, p.product].filter(Boolean).join(' ');
       return `${p.path.padEnd(16)} ${(usbId ?? '-').padEnd(9)} ${(p.serialNumber ?? '-').padEnd(16)} ${who || '-'}${drivers.length ? `  → ${drivers.join(', ')}` : ''}`;
     });
   }
