@@ -70,8 +70,12 @@ export interface DriverInfo {
 }
 
 export type DeviceSelector =
-  /** `variant`: the simulator's, e.g. usb-dfu 'runtime' (an application that detaches into DFU mode). */
-  | { kind: 'virtual'; driverId: string; targetId?: string; fault?: FaultSpec; variant?: string }
+  /**
+   * `variant`: the simulator's, e.g. usb-dfu 'runtime' (an application that detaches into DFU mode).
+   * `board`: names a virtual board that keeps its memory between jobs and the serial monitor, as a
+   * real one does (the Flash screen's); without it every job gets a factory-fresh device (station slots).
+   */
+  | { kind: 'virtual'; driverId: string; targetId?: string; fault?: FaultSpec; variant?: string; board?: string }
   | { kind: 'serial'; usbVendorId?: number; usbProductId?: number; index: number }
   | { kind: 'usb'; vendorId: number; productId: number; serialNumber?: string };
 

@@ -48,6 +48,7 @@ export async function openLink(selector: DeviceSelector, opts: LinkOptions): Pro
         ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
         ...(selector.fault === undefined ? {} : { fault: selector.fault }),
         ...(selector.variant === undefined ? {} : { variant: selector.variant }),
+        ...(selector.board === undefined ? {} : { board: selector.board }),
       });
       return device.stream;
     }

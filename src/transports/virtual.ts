@@ -21,17 +21,35 @@ export interface VirtualDevice {
  */
 export async function openVirtualDevice(
   driverId: string,
-  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
+  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec; board?: string },
 ): Promise<VirtualDevice> {
   const entry = findDriver(driverId);
   if (!entry) throw new FlashError('not-found', `No driver called "${driverId}".`);
-  const { createSimulator } = await entry.simulator();
-  const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  const simulator = await namedBoard(opts.board, [driverId, opts.targetId, opts.variant], async () => {
+    const { createSimulator } = await entry.simulator();
+    return createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  });
   const format = lineFormatOf(entry.meta, simulator.baudRate);
   const { host, device } = createUartPair(opts.clock, format);
   simulator.attach(device);
   const stream = opts.fault ? withFaults(host, opts.fault, opts.clock) : host;
   return { stream, simulator };
+}
+
+/** Named virtual boards: the same simulated chip, memory and all, every time the board is opened again. */
+const boards = new Map<string, Promise<Simulator>>();
+
+/** The board called `name` (of this driver, part and variant), made on first use; a fresh one without a name. */
+function namedBoard(name: string | undefined, kind: (string | undefined)[], create: () => Promise<Simulator>): Promise<Simulator> {
+  if (name === undefined) return create();
+  const key = JSON.stringify([name, ...kind]);
+  let board = boards.get(key);
+  if (!board) {
+    board = create();
+    boards.set(key, board);
+    board.catch(() => boards.delete(key));
+  }
+  return board;
 }
 
 export interface VirtualUsbDevice {

@@ -105,7 +105,11 @@ export class AppState {
   /** The chosen file checked against the chosen board, or null until both are there. */
   get verdict(): DeskVerdict | null {
     const summary = this.firmware.summary;
-    return summary && this.firmware.status === 'ready' ? deskVerdict(summary, this.device.choice) : null;
+    if (!summary || this.firmware.status !== 'ready') return null;
+    if (this.firmware.sample?.realHardware === false && this.device.connection !== 'virtual') {
+      return { ok: false, reason: 'This sample is for the virtual board only: choose your own firmware for a real one.', fit: null };
+    }
+    return deskVerdict(summary, this.device.choice);
   }
 
   get canFlash(): boolean {
@@ -207,17 +211,18 @@ export class AppState {
     if (outcome === 'passed') void navigator.storage?.persist?.().catch(() => false);
     void this.history.refresh();
     if (keep) void this.library.refresh();
-    if (selector.kind === 'serial' && outcome === 'passed' && (monitoring || this.settings.current.monitorAfterFlash)) {
+    if (selector.kind !== 'usb' && outcome === 'passed' && (monitoring || this.settings.current.monitorAfterFlash)) {
       void this.openMonitor();
     }
   }
 
-  /** Opens the serial monitor on the chosen port (serial connections only). */
+  /** Opens the serial monitor on the chosen port, or on the virtual board (which runs what was flashed). */
   async openMonitor(): Promise<void> {
     const selector = this.device.selector;
-    const port = this.device.port;
-    if (!selector || selector.kind !== 'serial' || !port || this.job.running) return;
-    await this.monitor.open(selector, this.settings.current.monitorBaudRate, port.label, this.device.expectedPortCount);
+    if (!selector || selector.kind === 'usb' || this.job.running) return;
+    const label = selector.kind === 'virtual' ? this.device.label : this.device.port?.label;
+    if (label === undefined) return;
+    await this.monitor.open(selector, this.settings.current.monitorBaudRate, label, this.device.expectedPortCount);
   }
 }
 

@@ -121,6 +121,8 @@ export class DeviceState {
       driverId: c.driverId,
       ...(c.targetId === undefined ? {} : { targetId: c.targetId }),
       ...(fault ? { fault } : {}),
+      // One virtual board on this screen, which keeps what was flashed (for the monitor, skip-unchanged).
+      board: 'flash-screen',
     };
   }
 

@@ -1,5 +1,5 @@
 import { transfer } from 'comlink';
-import type { ImageSummary } from '../../shared/api';
+import type { ImageSummary, SampleFirmware } from '../../shared/api';
 import type { FlashErrorInfo, Result } from '../../shared/errors';
 import { formatBytes, hexAddress } from '../format';
 import { call } from '../worker-client';
@@ -14,6 +14,7 @@ export class FirmwareState {
   #status = $state<'empty' | 'loading' | 'ready' | 'error'>('empty');
   #error = $state.raw<FlashErrorInfo | null>(null);
   #loadingName = $state('');
+  #sample = $state.raw<Omit<SampleFirmware, 'summary'> | null>(null);
   #request = 0;
 
   get summary() {
@@ -41,6 +42,23 @@ export class FirmwareState {
     });
   }
 
+  /** Loads the worker's "Try it" file for a board (see worker/samples.ts). */
+  async fromSample(choice: { driverId: string; targetId?: string }): Promise<void> {
+    let sample: Omit<SampleFirmware, 'summary'> | null = null;
+    await this.#load('the sample', async () => {
+      const result = await call((api) => api.sampleFirmware({ driverId: choice.driverId, ...(choice.targetId === undefined ? {} : { targetId: choice.targetId }) }));
+      if (!result.ok) return result;
+      sample = { realHardware: result.value.realHardware, about: result.value.about };
+      return { ok: true, value: result.value.summary };
+    });
+    if (this.#status === 'ready') this.#sample = sample;
+  }
+
+  /** The chosen file is a "Try it" sample: what it does, and whether it is for real boards too. */
+  get sample() {
+    return this.#sample;
+  }
+
   /** Takes a file from the library. `quiet` leaves the picker empty instead of showing an error. */
   async fromLibrary(fileSha256: string, name = 'firmware', quiet = false): Promise<void> {
     await this.#load(name, () => call((api) => api.useFirmware(fileSha256)), quiet);
@@ -48,6 +66,7 @@ export class FirmwareState {
 
   clear(): void {
     this.#request++;
+    this.#sample = null;
     this.#summary = null;
     this.#error = null;
     this.#status = 'empty';
@@ -55,6 +74,7 @@ export class FirmwareState {
 
   async #load(name: string, op: () => Promise<Result<ImageSummary>>, quiet = false): Promise<void> {
     const request = ++this.#request;
+    this.#sample = null;
     this.#status = 'loading';
     this.#loadingName = name;
     this.#error = null;

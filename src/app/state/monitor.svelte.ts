@@ -40,7 +40,8 @@ export class MonitorState {
     if (this.#status !== 'closed') await this.close();
     this.#status = 'opening';
     this.#error = null;
-    this.#label = `${label} at ${baudRate} baud`;
+    // A virtual board's line has no rate to get wrong: it talks at its own.
+    this.#label = device.kind === 'virtual' ? label : `${label} at ${baudRate} baud`;
     const onEvent = (event: MonitorEvent) => {
       if (event.type === 'data') {
         if (this.#sink) this.#sink(event.bytes);

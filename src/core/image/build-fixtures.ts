@@ -1,6 +1,7 @@
 /**
  * Hand-built firmware files for tests and the fuzzer, written field by field from the format
- * descriptions and not with the writers under test. Not used by the app.
+ * descriptions and not with the writers under test. The app uses them only for its "Try it" samples
+ * (worker/samples.ts), which are checked by the same parsers.
  */
 
 export interface ElfLoad {

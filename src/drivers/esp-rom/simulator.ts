@@ -1,5 +1,6 @@
 import { Unzlib } from 'fflate';
 import { createMd5, md5, type Md5 } from '../../core/bytes/md5';
+import { asciiBytes as ascii } from '../../core/bytes/ascii';
 import { toHex } from '../../core/bytes/hex';
 import type { Clock } from '../../core/io/clock';
 import { Trigger } from '../../core/io/signal';
@@ -51,6 +52,12 @@ export const FlashTiming = {
 const SLIP_BUFFERS = 2;
 /** The stub keeps at most this many READ_FLASH packets unacknowledged, whatever the host asks. */
 const READ_MAX_UNACKED = 2;
+/** First byte of an Espressif image (esp_image_header_t.magic): where one starts, something boots. */
+const ESP_IMAGE_MAGIC = 0xe9;
+/** Where ESP-IDF's default partition table puts the application (the factory partition). */
+const APP_OFFSET = 0x10000;
+/** How often the modelled "hello" application prints its line. */
+const HELLO_PERIOD_MS = 1000;
 /** The ROM's SYNC reply value (ESP32 family; esptool docs "SYNC"). */
 const ROM_SYNC_VALUE = 0x20120707;
 
@@ -144,6 +151,8 @@ export class EspRomSimulator implements Simulator {
   readonly variant: EspSimVariant;
   mode: Mode = 'off';
   /** Counters for tests and the bench. */
+  /** What the last reset booted, so a board opened again carries on as it was. */
+  private lastBoot: 'download' | 'app' | null = null;
   readonly stats = { resets: 0, stubStarts: 0, overruns: 0, frames: 0, sectorErases: 0, blockErases: 0, pagePrograms: 0 };
 
   private port: DevicePort | null = null;
@@ -203,7 +212,9 @@ export class EspRomSimulator implements Simulator {
     if (this.variant.pty) port = this.behindFollowingLink(outer);
     this.port = port;
     port.onSignals((s) => this.onSignals(s));
-    this.powerOn(this.variant.startInDownload);
+    // Plugged in, the chip boots as its straps say; opened again later (a named virtual board, for the
+    // serial monitor), a chip that was running its application starts it again, with its banner.
+    this.powerOn(this.lastBoot === 'app' ? false : this.variant.startInDownload);
     void this.serve(port);
   }
 
@@ -216,6 +227,7 @@ export class EspRomSimulator implements Simulator {
   /** Power-on or EN pulse: the ROM samples IO0 and boots the loader or the application. */
   powerOn(download: boolean): void {
     this.stats.resets++;
+    this.lastBoot = download ? 'download' : 'app';
     this.mode = 'off';
     this.defl = this.plain = this.read = null;
     this.ram.active = false;
@@ -246,6 +258,24 @@ export class EspRomSimulator implements Simulator {
     this.mode = download ? 'rom' : 'app';
     if (!download && this.flash[0x1000] !== 0xff) {
       await port.write(ascii('I (31) boot: ESP-IDF 2nd stage bootloader\r\nI (120) app: running\r\n')).catch(() => {});
+    }
+    if (!download) await this.runHello(port, timer);
+  }
+
+  /**
+   * A flashed chip's application, modelled as a small "hello" program printing a line a second until
+   * the next reset, so the serial monitor has something to show. Erased flash boots nothing.
+   */
+  private async runHello(port: DevicePort, timer: Trigger): Promise<void> {
+    const programmed = [0, this.chip.bootloaderOffset, APP_OFFSET].some((at) => this.flash[at] === ESP_IMAGE_MAGIC);
+    if (!programmed) return;
+    for (let line = 1; this.mode === 'app' && this.port === port; line++) {
+      await port.write(ascii(`hello from the virtual ${this.chip.name}, line ${line}\r\n`)).catch(() => {});
+      try {
+        await this.clock.sleep(HELLO_PERIOD_MS, timer);
+      } catch {
+        return; // reset
+      }
     }
   }
 
@@ -792,10 +822,6 @@ function isSync(data: Uint8Array): boolean {
   if (data[0] !== 0x07 || data[1] !== 0x07 || data[2] !== 0x12 || data[3] !== 0x20) return false;
   for (let i = 4; i < 36; i++) if (data[i] !== 0x55) return false;
   return true;
-}
-
-function ascii(text: string): Uint8Array {
-  return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,4 +1,5 @@
 import { findAvrPart, type AvrPart } from '../../chips/avr';
+import { asciiBytes } from '../../core/bytes/ascii';
 import type { Clock } from '../../core/io/clock';
 import { Trigger } from '../../core/io/signal';
 import type { DevicePort } from '../../core/io/uart-link';
@@ -14,7 +15,16 @@ const STARTUP_MS = 65;
 /** ATmega328P datasheet, tWD_EEPROM: one EEPROM byte by self-programming. */
 const EEPROM_BYTE_MS = 3.3;
 
+/** How often the modelled "hello" sketch prints its line. */
+const HELLO_PERIOD_MS = 1000;
+
 class Reset extends Error {}
+
+/** Bytes up to the last programmed (non-erased) one below the boot section: 0 on an erased chip. */
+function programLength(flash: Uint8Array, bootStart: number): number {
+  for (let i = bootStart - 1; i >= 0; i--) if (flash[i] !== 0xff) return i + 1;
+  return 0;
+}
 
 /**
  * An ATmega running an Arduino STK500 v1 bootloader, at byte level: reset and start-up delay,
@@ -71,7 +81,14 @@ export class Stk500v1Simulator implements Simulator {
   }
 
   attach(port: DevicePort): void {
+    // Plugged in again (a named virtual board opened for the next job or the monitor): the USB-serial
+    // chip's DTR resets the MCU as the port opens, and the loop serving the old port stops.
+    const again = this.port !== null;
     this.port = port;
+    if (again) {
+      this.state = 'starting';
+      this.reset();
+    }
     port.onSignals((s) => {
       // The auto-reset capacitor passes only the falling edge of DTR# (or RTS# on some boards).
       const edge = (s.dtr && !this.lines.dtr) || (s.rts && !this.lines.rts);
@@ -99,11 +116,21 @@ export class Stk500v1Simulator implements Simulator {
     }
   }
 
-  /** The application: says nothing, until a reset takes us back to the bootloader. */
+  /**
+   * The application, until a reset takes us back to the bootloader. Erased flash runs nothing and says
+   * nothing; a flashed program is modelled as a small "hello" sketch that prints a line a second, so
+   * the serial monitor has something to show after flashing.
+   */
   private async runApplication(trigger: Trigger): Promise<void> {
+    const program = programLength(this.flash, this.part.flashSize - this.variant.bootSize);
+    let line = 0;
     for (;;) {
+      if (program > 0) {
+        const text = `hello from the virtual ${this.part.name}: ${program} bytes of program, line ${++line}\r\n`;
+        await this.port!.write(asciiBytes(text));
+      }
       try {
-        await this.port!.read(4096, { timeoutMs: 3_600_000, signal: trigger });
+        await this.port!.read(4096, { timeoutMs: program > 0 ? HELLO_PERIOD_MS : 3_600_000, signal: trigger });
       } catch (err) {
         if (err instanceof Reset) break;
         if (!(err instanceof FlashError && err.code === 'timeout')) throw err;

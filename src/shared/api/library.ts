@@ -20,6 +20,15 @@ export interface FirmwareEntry {
   notes: string;
 }
 
+/** A "Try it" file made by the worker for a kind of virtual device (see worker/samples.ts). */
+export interface SampleFirmware {
+  summary: ImageSummary;
+  /** Also runs on a real board (a blink, an idle loop); false: for the virtual device only. */
+  realHardware: boolean;
+  /** One line about what it does. */
+  about: string;
+}
+
 /** The firmware library: files kept by SHA-256. */
 export interface LibraryApi {
   listFirmware(): Promise<Result<FirmwareEntry[]>>;
@@ -28,4 +37,6 @@ export interface LibraryApi {
   useFirmware(fileSha256: string): Promise<Result<ImageSummary>>;
   updateFirmware(fileSha256: string, patch: { name?: string; notes?: string }): Promise<Result<FirmwareEntry>>;
   removeFirmware(fileSha256: string): Promise<Result<boolean>>;
+  /** Makes the sample for a programmer and part and loads it for flashing, as `inspect` does for a file. */
+  sampleFirmware(choice: { driverId: string; targetId?: string }): Promise<Result<SampleFirmware>>;
 }

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { readImage } from '../core/image/index';
+import { DRIVERS } from '../drivers/registry';
+import { sampleFor } from './samples';
+
+describe('"Try it" samples', () => {
+  it('exist for every programmer and part, and parse as what they claim to be', () => {
+    for (const { meta } of DRIVERS) {
+      for (const target of meta.targets) {
+        const flash = target.memories.find((m) => m.name === 'flash') ?? target.memories[0]!;
+        const sample = sampleFor(meta.id, target.id, flash.base);
+        const image = readImage(new Uint8Array(sample.file.bytes), { name: sample.file.name });
+        const bytes = image.segments.reduce((n, s) => n + s.data.length, 0);
+        expect(bytes, `${meta.id}/${target.id}`).toBeGreaterThan(0);
+        expect(bytes, `${meta.id}/${target.id} fits`).toBeLessThanOrEqual(flash.size);
+        if (meta.id === 'esp-rom') expect(image.meta?.chip, target.id).toBe(target.name);
+      }
+    }
+  });
+
+  it('give the Uno a real blink program at address 0', () => {
+    const sample = sampleFor('stk500v1', 'm328p', 0);
+    expect(sample.realHardware).toBe(true);
+    const image = readImage(new Uint8Array(sample.file.bytes), { name: sample.file.name });
+    expect(image.format).toBe('ihex');
+    const code = image.segments[0]!;
+    expect(code.address).toBe(0);
+    // ldi r16,0x20; out DDRB,r16; out PINB,r16 …; rjmp back to the toggle
+    expect(Array.from(code.data.subarray(0, 6))).toEqual([0x00, 0xe2, 0x04, 0xb9, 0x03, 0xb9]);
+    expect(Array.from(code.data.subarray(-2))).toEqual([0xf5, 0xcf]);
+  });
+
+  it('start a Cortex-M sample at the flash base, in Thumb mode', () => {
+    const bytes = new DataView(sampleFor('stm32-usart', 'f103c8', 0x0800_0000).file.bytes);
+    expect(bytes.getUint32(4, true)).toBe(0x0800_0009);
+    expect(bytes.getUint16(8, true)).toBe(0xe7fe);
+  });
+});
