@@ -32,12 +32,60 @@ export async function createTerminal(host: HTMLElement): Promise<TerminalHandle>
       selectionBackground: color('--accent-soft', '#17263f'),
     },
   });
+  const unshim = adoptStyleElements(host.ownerDocument);
   term.open(host);
   return {
     write: (bytes) => term.write(bytes),
     clear: () => term.clear(),
     focus: () => term.focus(),
     onInput: (listener) => void term.onData(listener),
-    dispose: () => term.dispose(),
+    dispose: () => {
+      term.dispose();
+      unshim();
+    },
   };
+}
+
+let shims = 0;
+let original: Document['createElement'] | null = null;
+
+/**
+ * xterm.js 6 writes its renderer's CSS into <style> elements it creates, which the page's strict
+ * Content-Security-Policy (style-src 'self') refuses. While a terminal exists, a <style> element created
+ * by script is an inert placeholder whose text goes into a constructable stylesheet adopted by the
+ * document (not inline CSS, so the policy allows it). The page's own CSS is files, never created <style>s.
+ * Returns the undo, once the terminal is gone.
+ */
+function adoptStyleElements(doc: Document): () => void {
+  if (shims++ === 0) {
+    const create = (original = doc.createElement);
+    doc.createElement = function (this: Document, tag: string, options?: ElementCreationOptions) {
+      return tag.toLowerCase() === 'style' ? adoptedStyle(doc) : create.call(this, tag, options);
+    } as Document['createElement'];
+  }
+  let undone = false;
+  return () => {
+    if (undone) return;
+    undone = true;
+    if (--shims === 0 && original) doc.createElement = original;
+  };
+}
+
+function adoptedStyle(doc: Document): HTMLElement {
+  const element = (original ?? doc.createElement).call(doc, 'template') as HTMLElement;
+  const sheet = new CSSStyleSheet();
+  doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+  let text = '';
+  const setText = (value: string | null) => {
+    text = value ?? '';
+    sheet.replaceSync(text);
+  };
+  Object.defineProperty(element, 'textContent', { get: () => text, set: setText });
+  Object.defineProperty(element, 'innerText', { get: () => text, set: setText });
+  const remove = element.remove.bind(element);
+  element.remove = () => {
+    doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => s !== sheet);
+    remove();
+  };
+  return element;
 }
