@@ -82,36 +82,39 @@ async function installAndFinish(page: Page) {
   const install = page.getByRole('button', { name: 'Install', exact: true });
   await expect.poll(() => install.isEnabled(), { timeout: 10_000 }).toBe(true);
   await install.click();
-  const done = page.getByRole('heading', { name: 'Done — you can unplug' });
+  // A virtual device: the engineers' card says "Demo finished", never "Done — you can unplug".
+  const done = page.getByRole('heading', { name: 'Demo finished' });
   await done.waitFor({ timeout: 60_000 });
   return page.getByRole('status').filter({ has: done });
 }
 
 describe('installing a vendor update from an ESP Web Tools manifest', () => {
-  it('opens on the vendor link, shows the product, and installs the ESP32 build with one button', async () => {
+  it('opens the customer screen on the vendor link; "Try a demo" installs the ESP32 build on a virtual device and never says it is on yours', async () => {
     const { page, errors } = browser;
     const link = `${vendor.origin}/fw/manifest.json`;
     await page.goto(`${app.origin}/?manifest=${encodeURIComponent(link)}`);
 
     // What the customer sees before anything happens: product, version, what changed, one button.
-    await page.getByRole('heading', { name: 'Acme Plant Sensor' }).waitFor();
-    const product = page.getByRole('article');
-    expect(await product.innerText()).toContain('Version 3.1.0');
+    await page.getByRole('heading', { name: 'Acme Plant Sensor', level: 1 }).waitFor();
+    expect(await page.locator('main').innerText()).toContain('Version 3.1.0');
     expect(await page.getByRole('region', { name: "What's new" }).innerText()).toContain('Reads soil moisture twice as often.');
+    expect(await page.getByRole('button', { name: 'Install', exact: true }).isVisible()).toBe(true);
+    // No engineering controls: no navigation, no board list, no virtual device offered by itself.
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Flash', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('radio').count()).toBe(0);
+    expect(await page.getByRole('img', { name: /USB JTAG\/serial debug unit/ }).count()).toBe(1);
 
-    await useVirtualEsp32(page);
-    const card = await installAndFinish(page);
-    const text = await card.innerText();
-    expect(text).toContain('Acme Plant Sensor 3.1.0 is installed on the ESP32');
-    expect(text).toMatch(/[\d,]+ bytes written and checked identical by the device/); // ESP verifies by MD5
-    expect(text).toContain('ESP32, 3 parts');
-    expect(text).toContain(esp32ImageSha256());
-    expect(text).toContain('This was a virtual device');
+    await page.getByRole('button', { name: 'Try a demo' }).click();
+    const demo = page.getByRole('status').filter({ has: page.getByRole('heading', { name: 'Demo finished' }) });
+    await demo.waitFor({ timeout: 60_000 });
+    expect(await demo.innerText()).toContain('Acme Plant Sensor 3.1.0 was installed on a virtual ESP32 and checked. Nothing was installed on your device.');
+    expect(await page.getByText('Done — you can unplug').count()).toBe(0);
     // Only the detected chip's parts were downloaded.
     expect(vendor.requests).toEqual(['/fw/manifest.json', '/fw/esp32/bootloader.bin', '/fw/esp32/partitions.bin', '/fw/esp32/app.bin']);
 
-    // History has it, under the product and the build.
+    // "Advanced" opens the engineers' screen; History has the job, under the product and the build.
+    await page.getByText('Advanced').click();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History', exact: true }).click();
     const row = page.getByRole('row').filter({ hasText: 'Acme Plant Sensor 3.1.0' });
     await row.waitFor();

@@ -1,6 +1,8 @@
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { proxy, transfer } from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createImage, describeImage } from '../../src/core/image/index';
+import { signedBytes } from '../../src/core/manifest/signature';
 import type { JobSpec } from '../../src/shared/api';
 import type { JobEvent } from '../../src/shared/events';
 import type { DeviceSelector } from '../../src/shared/model';
@@ -272,5 +274,55 @@ describe('a chip whose own USB port re-enumerates on reset (ESP USB-Serial/JTAG)
     const result = await api.install(installSpec(summary.manifestSha256, { device: bridge, deviceLabel: 'ESP32 on CP2102' }), proxy(() => {}));
     expect(!result.ok && result.error.code).toBe('device-lost');
     expect(r.opened).toHaveLength(1);
+  });
+});
+
+describe('integrity and signatures, before anything is erased', () => {
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const app = PARTS['esp32/firmware.bin']!;
+  const hashed = { name: 'Demo Sensor', version: '2.5.0', builds: [{ chipFamily: 'ESP32', parts: [{ path: 'app.bin', offset: 0x10000, sha256: sha(app), size: app.length }] }] };
+  const keys = generateKeyPairSync('ed25519');
+  const publicKey = keys.publicKey.export({ format: 'jwk' }).x!;
+  const signed = { ...hashed, signature: { alg: 'Ed25519', value: sign(null, signedBytes(hashed), keys.privateKey).toString('base64') } };
+
+  function site(manifest: unknown, part: Uint8Array) {
+    return {
+      fetchFile: async (url: string) => {
+        if (url.endsWith('manifest.json')) return json(manifest);
+        if (url.endsWith('app.bin')) return part.slice();
+        throw new Error(`404 ${url}`);
+      },
+    };
+  }
+
+  it('refuses a tampered part by its SHA-256: no erase, no write, nothing on the device', async () => {
+    const tampered = app.slice();
+    tampered[1234]! ^= 0x40;
+    const { api } = setup(site(hashed, tampered));
+    const summary = ok(await api.loadManifest({ kind: 'url', url: 'https://vendor.example/fw/manifest.json' }));
+    const phases: string[] = [];
+    const result = await api.install(installSpec(summary.manifestSha256), proxy((e: JobEvent) => void (e.type === 'phase' && phases.push(e.phase))));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({ code: 'bad-image', message: 'The file "app.bin" of the ESP32 build is not the one the manifest describes (its SHA-256 differs).' });
+    expect(phases).not.toContain('erase');
+    expect(phases).not.toContain('write');
+    const [record] = ok(await api.listHistory());
+    expect(record).toMatchObject({ status: 'failed', phase: 'identify' });
+    expect(record!.bytesWritten).toBeUndefined();
+  });
+
+  it('installs a manifest signed by the key the link pins, and refuses it under another key', async () => {
+    const { api } = setup(site(signed, app));
+    const summary = ok(await api.loadManifest({ kind: 'url', url: 'https://vendor.example/fw/manifest.json', key: publicKey }));
+    expect(summary.signature).toBe('verified');
+    const report = ok(await api.install(installSpec(summary.manifestSha256), proxy(() => {})));
+    expect(report.verified).toBe(true);
+
+    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+    const refused = await api.loadManifest({ kind: 'url', url: 'https://vendor.example/fw/manifest.json', key: other });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'bad-signature' } });
+    // Without a pinned key a signature proves nothing: said so, not "verified".
+    expect(ok(await api.loadManifest({ kind: 'url', url: 'https://vendor.example/fw/manifest.json' })).signature).toBe('not-checked');
   });
 });

@@ -8,6 +8,7 @@ import { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
 import { LibraryState } from './library.svelte';
+import { CustomerState } from './customer.svelte';
 import { ManifestState } from './manifest.svelte';
 import { MonitorState } from './monitor.svelte';
 import { RecipesState } from './recipes.svelte';
@@ -39,6 +40,8 @@ export class AppState {
   readonly station: StationState;
   /** The vendor's manifest for "Install" (journey 3). */
   readonly manifest = new ManifestState({ onReady: () => this.#chooseManifestBoard() });
+  /** The customer's screen for a vendor link (journey 3). */
+  readonly customer: CustomerState;
   #route = $state<Route>('flash');
   /** What the Flash screen programs: a firmware file, or a manifest's build for the detected chip. */
   #source = $state<'file' | 'manifest'>('file');
@@ -56,6 +59,7 @@ export class AppState {
     this.#route = routeFromHash(opts.hash ?? '');
     this.#manifestLink = new URLSearchParams(opts.search ?? '').get('manifest');
     this.#manifestKey = new URLSearchParams(opts.search ?? '').get('key');
+    this.customer = new CustomerState(this, { linked: Boolean(this.#manifestLink) });
     if (this.#manifestLink) this.#source = 'manifest';
   }
 
