@@ -28,4 +28,12 @@ await build({
 });
 mkdirSync(out, { recursive: true });
 // Run-time companions the bundle finds with `new URL('./…', import.meta.url)`.
-for (const file of ['src/node/pty-bridge.py']) copyFileSync(join(root, file), join(out, file.split('/').pop()));
+// The libusb stand-in's source and build script go too: `webprog simulate usb-dfu` builds it on demand.
+mkdirSync(join(out, 'libusb-shim'), { recursive: true });
+for (const [from, to] of [
+  ['src/node/pty-bridge.py', 'pty-bridge.py'],
+  ['src/node/usb/libusb-shim/build.sh', 'libusb-shim/build.sh'],
+  ['src/node/usb/libusb-shim/libusb-shim.c', 'libusb-shim/libusb-shim.c'],
+]) {
+  copyFileSync(join(root, from), join(out, to));
+}

@@ -9,11 +9,15 @@ import { closest, listFlag, stringFlag } from './args';
 import type { Output } from './output';
 import { UsageError, type Flags } from './spec';
 import { openSerialStream } from '../serial-stream';
+import { usbLabel, type UsbMatch } from '../usb/open-usb';
+import type { UsbDriverModule } from '../../drivers/usb-types';
 
 /** Everything the user chose about the device, checked before any port is opened. */
 export interface DeviceChoice {
   entry: DriverEntry;
+  /** Serial port paths, or for a USB driver one "usb:VID:PID[:SERIAL]" label (what result lines name). */
   ports: string[];
+  usb?: UsbMatch;
   baudRate?: number;
   targetId?: string;
   options: Record<string, string>;
@@ -31,12 +35,31 @@ export function deviceChoice(flags: Flags, command: string, opts: { multiPort?: 
   const entry = deviceDriver(flags, command);
   const id = entry.meta.id;
   const ports = listFlag(flags, 'port');
+  const usbText = stringFlag(flags, 'usb');
+  const rest = { ...baudOf(flags), ...targetOf(flags, entry), options: optionsOf(flags, entry) };
   if (entry.meta.link === 'usb') {
-    throw new UsageError(`${id} is a USB driver`, 'Give the device with --usb VID:PID[:SERIAL] (webprog ports lists them).');
+    if (ports.length > 0) throw new UsageError(`${id} is a USB driver and takes --usb, not --port`, 'Give the device with --usb VID:PID[:SERIAL] (webprog ports lists them).');
+    const usb = usbText === undefined ? defaultUsb(entry) : parseUsb(usbText);
+    return { entry, ports: [usbLabel(usb)], usb, ...rest };
   }
+  if (usbText !== undefined) throw new UsageError(`${id} talks over a serial port: use --port, not --usb`, 'For example --port /dev/ttyUSB0.');
   if (ports.length === 0) throw new UsageError(`${command} needs --port`, 'For example --port /dev/ttyUSB0 (webprog ports lists them).');
   if (ports.length > 1 && !opts.multiPort) throw new UsageError(`${command} takes one --port`, `Run one ${command} per port (only flash drives several boards at once).`);
-  return { entry, ports, ...baudOf(flags), ...targetOf(flags, entry), options: optionsOf(flags, entry) };
+  return { entry, ports, ...rest };
+}
+
+/** "VID:PID[:SERIAL]" in hex, as lsusb and dfu-util print them. */
+function parseUsb(text: string): UsbMatch {
+  const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})(?::(.+))?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--usb takes VID:PID[:SERIAL] in hex, got "${text}"`, 'For example --usb 0483:df11 (webprog ports lists devices).');
+  return { vendorId: parseInt(m[1]!, 16), productId: parseInt(m[2]!, 16), ...(m[3] ? { serialNumber: m[3] } : {}) };
+}
+
+/** Without --usb: the driver's one well-known VID:PID, if it has exactly one. */
+function defaultUsb(entry: DriverEntry): UsbMatch {
+  const known = (entry.meta.usbFilters ?? []).filter((f) => f.usbProductId !== undefined);
+  if (known.length !== 1) throw new UsageError(`${entry.meta.id} needs --usb VID:PID[:SERIAL]`, 'webprog ports lists the USB devices it claims.');
+  return { vendorId: known[0]!.usbVendorId, productId: known[0]!.usbProductId };
 }
 
 /** The registry entry --driver names (a usage error when missing or unknown, with the nearest name). */
@@ -98,6 +121,7 @@ function rethrowAsUsage<T>(fn: () => T): T {
  */
 export async function withDriver<T>(choice: DeviceChoice, port: string, out: Output, job: (driver: Driver, rt: JobRuntime) => Promise<T>, opts: { redraw?: boolean } = {}): Promise<T> {
   const { entry, baudRate } = choice;
+  if (choice.usb) return withUsbDriver(choice, choice.usb, port, out, job, opts);
   // The driver's line format (8E1 for STM32, 8N1 for most): a PTY accepts any, a real bootloader only its own.
   const rate = baudRate ?? entry.meta.serialDefaults?.baudRate ?? 115200;
   const stream = await openSerialStream(port, rate, lineFormatOf(entry.meta, rate));
@@ -120,5 +144,32 @@ export async function withDriver<T>(choice: DeviceChoice, port: string, out: Out
   } finally {
     process.off('SIGINT', onSignal);
     await stream.close();
+  }
+}
+
+/** The same for a USB driver: the device through npm `usb`'s WebUSB and the browser's openUsbDevice(). */
+async function withUsbDriver<T>(choice: DeviceChoice, match: UsbMatch, label: string, out: Output, job: (driver: Driver, rt: JobRuntime) => Promise<T>, opts: { redraw?: boolean }): Promise<T> {
+  const { openUsb } = await import('../usb/open-usb');
+  const { pipe, reopen } = await openUsb(match, systemClock);
+  let current = pipe;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new FlashError('aborted', 'Interrupted.'));
+  process.once('SIGINT', onSignal);
+  try {
+    const { createDriver } = (await choice.entry.load()) as unknown as UsbDriverModule;
+    const driver = createDriver({
+      usb: pipe,
+      clock: systemClock,
+      log: out.logFor(label),
+      signal: controller.signal,
+      targetId: choice.targetId,
+      options: choice.options,
+      reopen: async (m) => (current = await reopen(m)),
+    });
+    const rt: JobRuntime = { clock: systemClock, signal: controller.signal, emit: out.progressFor(label, opts.redraw ?? true) };
+    return await job(driver, rt);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await current.close().catch(() => undefined);
   }
 }

@@ -1,7 +1,37 @@
 import type { DriverEntry } from '../../drivers/registry';
-import { UsageError } from '../cli/spec';
+import { isUsbSimulator } from '../../drivers/usb-types';
+import { createUsbPipe, DescriptorType, getDescriptorSetup } from '../../core/io/usb-pipe';
+import { systemClock } from '../../transports/clock';
+import { EXIT, UsageError } from '../cli/spec';
+import { untilStopped } from '../cli/lifetime';
+import { buildLibusbShim, hostUsbSimulator, shimEnv } from './sim-host';
 
-/** Placeholder until the libusb stand-in moves out of tests/ (issue 12, step 6). */
-export async function simulateUsb(entry: DriverEntry, _part?: string, _variant?: string): Promise<number> {
-  throw new UsageError(`simulate ${entry.meta.id} is not available yet`, 'Use tests/support/usb-sim-host.ts meanwhile.');
+const hex4 = (n: number) => n.toString(16).padStart(4, '0');
+
+/**
+ * `webprog simulate usb-dfu`: a virtual USB device, served to libusb-1.0 programs (dfu-util) run with
+ * the environment printed on the one line `USB <vid>:<pid> ENV <NAME=value …>`. The libusb stand-in is
+ * built on first use with gcc into a cache directory; it is a test fixture, not a way to reach hardware.
+ */
+export async function simulateUsb(entry: DriverEntry, part?: string, variant?: string): Promise<number> {
+  const { createSimulator } = await entry.simulator();
+  let sim;
+  try {
+    sim = createSimulator({ clock: systemClock, targetId: part, variant });
+  } catch (err) {
+    throw new UsageError((err as Error).message, `See "webprog parts --driver ${entry.meta.id}".`);
+  }
+  if (!isUsbSimulator(sim)) throw new UsageError(`${entry.meta.id} has no USB simulator`, 'Use a serial driver: it prints a PTY.');
+  buildLibusbShim();
+  const probe = createUsbPipe(sim, systemClock);
+  const descriptor = await probe.controlIn(getDescriptorSetup(DescriptorType.DEVICE), 18);
+  await probe.close();
+  const vid = descriptor[8]! | (descriptor[9]! << 8);
+  const pid = descriptor[10]! | (descriptor[11]! << 8);
+  const host = await hostUsbSimulator(sim as typeof sim & { readonly present: boolean }, systemClock);
+  const env = Object.entries(shimEnv(host.socket)).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(`USB ${hex4(vid)}:${hex4(pid)} ENV ${env.join(' ')}\n`);
+  await untilStopped();
+  await host.stop();
+  return EXIT.ok;
 }

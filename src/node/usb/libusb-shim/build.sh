@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libusb-1.0 stand-in that lets real dfu-util drive webprog's USB simulators.
 #
-#   tests/support/libusb-shim/build.sh [OUT_DIR]     (default: tests/.cache/libusb-shim)
+#   src/node/usb/libusb-shim/build.sh OUT_DIR
 #
 # Output in OUT_DIR:
 #   libusb-shim.so    load with LD_PRELOAD; set WEBPROG_USB_SOCKET to the host's socket
-#                     (tests/support/usb-sim-host.ts)
+#                     (src/node/usb/sim-host.ts, `webprog simulate usb-dfu`)
 #
 # Needs only Debian packages: gcc libc6-dev libusb-1.0-0-dev (for libusb.h: the shim must lay out
 # libusb's structures exactly as dfu-util was compiled against them). Rebuilds only when the output
@@ -13,19 +13,17 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-out=${1:-$root/tests/.cache/libusb-shim}
+out=${1:?usage: build.sh OUT_DIR}
 self="$here/build.sh"
 src="$here/libusb-shim.c"
 
 missing=()
 command -v gcc >/dev/null 2>&1 || missing+=("gcc (Debian package gcc)")
 [ -e /usr/include/libusb-1.0/libusb.h ] || missing+=("/usr/include/libusb-1.0/libusb.h (Debian package libusb-1.0-0-dev)")
-command -v dfu-util >/dev/null 2>&1 || missing+=("dfu-util (Debian package dfu-util)")
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "build.sh: cannot build the dfu-util peer, missing:" >&2
+	echo "build.sh: cannot build the libusb stand-in, missing:" >&2
 	printf '  %s\n' "${missing[@]}" >&2
-	echo "install with: apt-get install -y gcc libusb-1.0-0-dev dfu-util" >&2
+	echo "install with: apt-get install -y gcc libusb-1.0-0-dev" >&2
 	exit 1
 fi
 

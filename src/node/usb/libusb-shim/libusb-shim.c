@@ -3,7 +3,7 @@
  * unmodified dfu-util drives webprog's simulated USB devices instead of the host's USB bus.
  *
  * Every call becomes a request on a Unix stream socket (path in $WEBPROG_USB_SOCKET) to a Node
- * process that hosts the simulator behind webprog's in-memory USB pipe (tests/support/usb-sim-host.ts).
+ * process that hosts the simulator behind webprog's in-memory USB pipe (src/node/usb/sim-host.ts).
  * This file only carries bytes: descriptors are whatever the simulator serves, and it parses the
  * configuration descriptor into libusb's structures the way libusb documents them (class-specific
  * descriptors after an interface descriptor become that alternate setting's `extra`).
