@@ -152,6 +152,8 @@ export interface AuditRecord {
   deviceId?: string;
   device?: string;
   serial?: string;
+  /** Where the serial went: memory and address, 'flash@0x00007000'. */
+  serialAt?: string;
   result: 'running' | 'pass' | 'unverified' | 'fail';
   durationMs?: number;
   error?: string;

@@ -1,9 +1,10 @@
-import type { Identified } from '../core/job/driver-api';
-import { checkContent, checkIdentified, prepareFirmware, type Prepared } from '../core/placement/index';
+import { checkContent, prepareFirmware, refusalError, type Prepared } from '../core/placement/index';
 import { findDriver } from '../drivers/registry';
 import { FlashError } from '../shared/errors';
-import type { DeviceRequirement, IntakeConsent, Refusal } from '../shared/intake';
+import type { IntakeConsent } from '../shared/intake';
 import type { LoadedFirmware } from './firmware-cache';
+
+export { refusalError, requireDevice } from '../core/placement/index';
 
 /*
  * The worker's side of the front door (core/placement): the desk check the page shows before Flash is
@@ -27,25 +28,8 @@ export function intake(fw: LoadedFirmware, request: IntakeRequest): Prepared {
   return prepareFirmware([part], { driver: entry.meta, ...(request.targetId === undefined ? {} : { targetId: request.targetId }) }, request.consent ?? []);
 }
 
-/** A refusal as the FlashError a job or an API call fails with. */
-export function refusalError(refusal: Refusal): FlashError {
-  return new FlashError(refusal.code, refusal.message, {
-    hint: refusal.hint,
-    details: { reason: refusal.reason, ...(refusal.part ? { file: refusal.part } : {}), ...(refusal.consent ? { consent: refusal.consent } : {}), ...refusal.details },
-  });
-}
-
 /** Refuses, before it is stored, a file no job would accept whatever the target (empty, web page, text, a text-like binary without consent). */
 export function assertLibraryWorthy(fw: LoadedFirmware, consent: IntakeConsent[] = []): void {
   const verdict = checkContent(new Uint8Array(fw.bytes), fw.summary.name, consent);
   if (!verdict.ok) throw refusalError(verdict.refusal);
-}
-
-/**
- * Refuses a device other than the one the file names (an ESP image's chip, an AVR ELF's signature):
- * the job's accept hook, right after identify, before anything is erased.
- */
-export function requireDevice(requires: DeviceRequirement, found: Identified): void {
-  const refusal = checkIdentified(requires, found.device);
-  if (refusal) throw refusalError(refusal);
 }

@@ -238,7 +238,7 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
           const hooks: JobHooks = {
             accept: (found) => {
               if (expected) expectDevice(expected, found);
-              if (requires) requireDevice(requires, found);
+              if (requires) requireDevice(requires, found.device);
             },
             ...(late ? { prepare: late.prepare({ audit, log: track, signal: controller.signal }) } : {}),
           };

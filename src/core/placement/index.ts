@@ -1,4 +1,4 @@
-import { isFlashError } from '../../shared/errors';
+import { FlashError, isFlashError } from '../../shared/errors';
 import type { DeviceRequirement, ImageKind, IntakeConsent, IntakeVerdict, Placement, RawPlacement, Refusal } from '../../shared/intake';
 import type { DriverInfo, TargetInfo } from '../../shared/model';
 import { readImage } from '../image/index';
@@ -165,4 +165,19 @@ function norm(s: string): string {
 
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** A refusal as the FlashError a job, the CLI or an API call fails with (details.reason names the rule). */
+export function refusalError(refusal: Refusal): FlashError {
+  return new FlashError(refusal.code, refusal.message, {
+    hint: refusal.hint,
+    details: { reason: refusal.reason, ...(refusal.part ? { file: refusal.part } : {}), ...(refusal.consent ? { consent: refusal.consent } : {}), ...refusal.details },
+    ...(refusal.consent ? { action: { kind: 'consent-needed' as const, option: 'consent', value: refusal.consent } } : {}),
+  });
+}
+
+/** The accept hook's check: throws when the identified device is not the one the file names. */
+export function requireDevice(requires: DeviceRequirement, device: { id: string; name: string }): void {
+  const refusal = checkIdentified(requires, device);
+  if (refusal) throw refusalError(refusal);
 }

@@ -215,13 +215,17 @@ export class Stk500v1Driver implements Driver {
    * else the auto-reset and sync) and programming mode entered again.
    */
   private async recovering<T>(what: string, op: () => Promise<T>): Promise<T> {
+    let first: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
         return await op();
       } catch (err) {
-        if (attempt >= RECOVERY_ATTEMPTS || !(isFlashError(err, 'protocol') || isFlashError(err, 'timeout')) || this.ctx.signal.aborted) throw err;
+        first ??= err;
+        if (!(isFlashError(err, 'protocol') || isFlashError(err, 'timeout')) || this.ctx.signal.aborted) throw err;
+        if (attempt >= RECOVERY_ATTEMPTS) throw first;
         this.ctx.log('debug', `${what} failed (${(err as Error).message}); resynchronising, attempt ${attempt + 1} of ${RECOVERY_ATTEMPTS}.`);
-        await this.resync();
+        // A board that does not come back (unplugged, powered off) fails with what went wrong first.
+        if (!(await this.resync().then(() => true, () => false))) throw first;
       }
     }
   }

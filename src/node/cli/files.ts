@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { createImage, readImage, type FirmwareImage } from '../../core/image/index';
+import { readImage, type FirmwareImage } from '../../core/image/index';
+import type { FirmwarePart } from '../../core/placement/index';
 import { FlashError } from '../../shared/errors';
 import { UsageError } from './spec';
 export { userCwd } from './cwd';
@@ -39,27 +40,24 @@ export async function loadImage(cwd: string, path: string, baseAddress?: number)
   return readImage(bytes, baseAddress === undefined ? { name } : { name, baseAddress });
 }
 
+/** A file argument, `FILE` or `FILE@ADDRESS`. */
+function splitAt(arg: string, address: number | undefined): { path: string; address: number | undefined } {
+  const at = /^(.*)@(0x[0-9a-f]+|\d+)$/i.exec(arg);
+  return at ? { path: at[1]!, address: Number(at[2]) } : { path: arg, address };
+}
+
 /**
- * One image from several parts, esptool style: `boot.bin@0x1000 parts.bin@0x8000 app.bin@0x10000`.
- * `@ADDRESS` (or --address for a single part) places a raw binary; it shifts a file that carries its
- * own addresses (HEX, ELF, ...) only if that file starts at 0. Overlaps that disagree are refused.
+ * The files of a flash job as the front door takes them (core/placement): bytes, name and the address
+ * given with `FILE@ADDRESS` or --address (one file only). Where each goes is decided there, per driver.
  */
-export async function loadParts(cwd: string, args: string[], address: number | undefined): Promise<FirmwareImage> {
+export async function readParts(cwd: string, args: string[], address: number | undefined): Promise<FirmwarePart[]> {
   if (args.length > 1 && address !== undefined) throw new UsageError('--address places a single file', 'Use FILE@ADDRESS for each part instead.');
   if (args.filter((a) => a === STDIO || a.startsWith(`${STDIO}@`)).length > 1) throw new UsageError('only one part can come from stdin ("-")', 'Give the other parts as files.');
-  const parts = await Promise.all(
+  return Promise.all(
     args.map(async (arg) => {
-      const at = /^(.*)@(0x[0-9a-f]+|\d+)$/i.exec(arg);
-      const path = at ? at[1]! : arg;
-      const base = at ? Number(at[2]) : address;
-      const image = await loadImage(cwd, path, base);
-      if (base !== undefined && image.format !== 'bin') {
-        const start = Math.min(...image.segments.map((s) => s.address));
-        if (start !== 0 && start !== base) throw new UsageError(`${path} already starts at 0x${start.toString(16)}`, `Drop @0x${base.toString(16)}: the file carries its own addresses.`);
-        if (start === 0) return { ...image, segments: image.segments.map((s) => ({ ...s, address: s.address + base })) };
-      }
-      return image;
+      const part = splitAt(arg, address);
+      const bytes = await readInput(cwd, part.path);
+      return { name: displayName(part.path), bytes, ...(part.address === undefined ? {} : { address: part.address }) };
     }),
   );
-  return parts.length === 1 ? parts[0]! : createImage('parts', parts.flatMap((p) => p.segments));
 }

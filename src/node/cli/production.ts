@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { describeImage, type FirmwareImage } from '../../core/image/index';
 import type { SerialSource } from '../../core/production/allocator';
-import { parseSerialList, serialEncoding, type SerialRule } from '../../core/production/serialize';
+import { checkSerialSpace, parseSerialList, serialEncoding, type SerialRule } from '../../core/production/serialize';
 import { JournalSerialAllocator } from '../state-dir';
 import { stringFlag, wholeBigInt, wholeNumber } from './args';
 import { UsageError, type FlagSpec, type Flags } from './spec';
@@ -18,6 +18,7 @@ export const PRODUCTION_FLAGS: readonly FlagSpec[] = [
   { name: 'serial-step', type: 'string', value: 'S', description: 'Counter step (default 1).' },
   { name: 'serial-list', type: 'string', value: 'CSV', description: 'Take serials in order from this file instead of a counter.' },
   { name: 'serial-memory', type: 'string', value: 'M', description: 'Memory the serial goes into (default flash).' },
+  { name: 'serial-overwrite', type: 'boolean', description: 'Write the serial over bytes the image has there; refused without it unless that space is erased (0xFF).' },
 ];
 
 export interface Production {
@@ -39,12 +40,19 @@ export async function productionSetup(flags: Flags, image: FirmwareImage, cwd: s
   const base = { stateDir, station, imageSha256, ...(socketLife === undefined ? {} : { socketLife }) };
   if (address === undefined) return base;
   if (!stateDir) throw new UsageError('--serial-address needs --state-dir DIR', 'The counter and journal are kept there: add --state-dir ./production.');
-  const rule: SerialRule = { memory: stringFlag(flags, 'serial-memory') ?? 'flash', address, format: stringFlag(flags, 'serial-format') ?? 'u32le' };
+  const rule: SerialRule = {
+    memory: stringFlag(flags, 'serial-memory') ?? 'flash',
+    address,
+    format: stringFlag(flags, 'serial-format') ?? 'u32le',
+    ...(flags['serial-overwrite'] ? { overwrite: true } : {}),
+  };
   try {
     serialEncoding(rule.format);
   } catch (err) {
     throw new UsageError((err as Error).message, 'Use u16le|u16be|u32le|u32be|u64le|u64be|mac|ascii-dec:W|ascii-hex:W|bcd:W.');
   }
+  // Before a number is reserved or a port opened: a serial over code (the vectors) is refused (exit 2).
+  checkSerialSpace(image, rule);
   const listFile = stringFlag(flags, 'serial-list');
   const source: SerialSource = listFile
     ? { kind: 'list', values: parseSerialList(await readFile(resolve(cwd, listFile), 'utf8')) }

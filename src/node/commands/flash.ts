@@ -1,14 +1,13 @@
-import { applySerial } from '../../core/production/serialize';
+import { applySerial, serialLocation } from '../../core/production/serialize';
 import type { SerialReservation } from '../../core/production/allocator';
 import { runJob } from '../../core/job/run-job';
-import type { FirmwareImage } from '../../core/image/index';
 import { toErrorInfo, type FlashErrorInfo } from '../../shared/errors';
 import type { JobOptions, JobReport } from '../../shared/model';
 import { systemClock } from '../../transports/clock';
 import { appendAudit, countInsertion, type AuditRecord } from '../state-dir';
-import { wholeNumber } from '../cli/args';
 import { deviceChoice, withDriver, type DeviceChoice } from '../cli/device';
-import { displayName, loadParts } from '../cli/files';
+import { displayName } from '../cli/files';
+import { PLACEMENT_FLAGS, placedImage, requiring, type PlacedImage } from '../cli/placement';
 import { PRODUCTION_FLAGS, productionSetup, type Production } from '../cli/production';
 import { DEVICE_FLAGS, EXIT, MULTI_PORT, OUTPUT_FLAGS, UsageError, type Command, type CommandContext } from '../cli/spec';
 import type { Output } from '../cli/output';
@@ -21,7 +20,7 @@ export const command: Command = {
   ],
   flags: [
     ...DEVICE_FLAGS.map((f) => (f.name === 'port' ? MULTI_PORT : f)),
-    { name: 'address', type: 'string', value: 'A', description: 'Where a raw binary goes (one file; several parts use FILE@ADDRESS).' },
+    ...PLACEMENT_FLAGS,
     { name: 'erase', type: 'boolean', description: 'Erase the whole chip before writing (drivers that can).' },
     { name: 'skip-unchanged', type: 'boolean', description: 'Read first and write only the blocks that differ.' },
     { name: 'no-verify', type: 'boolean', description: 'Do not read back: the result says NOT verified (exit 0; a serial is kept as unverified).' },
@@ -30,13 +29,16 @@ export const command: Command = {
   ],
   positionals: { min: 1, max: Infinity, name: 'firmware file' },
   notes: [
-    'FILE is Intel HEX, S-record, ELF, UF2, DfuSe or raw binary ("-" reads stdin). Each --port is an',
+    'FILE is Intel HEX, S-record, ELF, UF2, DfuSe or raw binary ("-" reads stdin). Files are checked before any',
+    'port opens (exit 2): empty, text and web-page files, content that contradicts the name, another chip\'s',
+    'image, an ESP app over the boot area, an image that does not fit. Each --port is an',
     'independent session: one board failing never stops the others; exit 0 only when every board verified.',
   ],
   examples: [
     'flash --driver stk500v1 --port /dev/ttyACM0 --part m328p blink.hex',
     'flash --driver esp-rom --port /dev/ttyUSB0 --baud 921600 boot.bin@0x1000 parts.bin@0x8000 app.bin@0x10000',
-    'flash --driver stm32-usart --port /dev/ttyUSB0 --before default-reset --after hard-reset app.bin --address 0x08000000',
+    'flash --driver stm32-usart --port /dev/ttyUSB0 --before default-reset --after hard-reset app.bin     (a raw .bin goes to 0x08000000)',
+    'flash --driver esp-rom --port /dev/ttyUSB0 app.bin     (an ESP-IDF/Arduino app goes to 0x10000, a bootloader to its chip\'s offset)',
     'flash --driver stk500v1 --port /dev/ttyUSB0 --port /dev/ttyUSB1 --state-dir prod --serial-address 0x7ffc --serial-start 1000 app.hex',
     'flash --json --driver serprog --port /dev/ttyACM0 --chip W25Q16 --consent unprotect bios.bin',
   ],
@@ -49,12 +51,12 @@ async function run({ flags, args, out, cwd }: CommandContext): Promise<number> {
     throw new UsageError(`--erase is not available with ${choice.entry.meta.id}: its bootloader has no chip erase`, 'Drop --erase: it erases each page as it writes it.');
   }
   const file = args.map(displayName).join(' + ');
-  const image = await loadParts(cwd, args, wholeNumber(flags, 'address'));
+  const { image, requires } = await placedImage({ flags, args, out, cwd }, choice, out);
   const production = await productionSetup(flags, image, cwd);
   const options: JobOptions = { verify: !flags['no-verify'], erase: Boolean(flags.erase), skipUnchanged: Boolean(flags['skip-unchanged']) };
   const redraw = choice.ports.length === 1;
   // Each port is an independent session: one device failing never stops the others.
-  const results = await Promise.all(choice.ports.map((port) => flashOne(choice, port, file, image, options, production, out, redraw)));
+  const results = await Promise.all(choice.ports.map((port) => flashOne(choice, port, file, { image, ...(requires ? { requires } : {}) }, options, production, out, redraw)));
   for (const r of results) printResult(out, file, r);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
@@ -67,7 +69,7 @@ interface FlashResult {
   error?: FlashErrorInfo;
 }
 
-async function flashOne(choice: DeviceChoice, port: string, file: string, image: FirmwareImage, options: JobOptions, p: Production, out: Output, redraw: boolean): Promise<FlashResult> {
+async function flashOne(choice: DeviceChoice, port: string, file: string, { image, requires }: PlacedImage, options: JobOptions, p: Production, out: Output, redraw: boolean): Promise<FlashResult> {
   const started = systemClock.now();
   const job = `${p.station}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const audit = (record: Partial<AuditRecord> & Pick<AuditRecord, 'result'>) =>
@@ -76,14 +78,15 @@ async function flashOne(choice: DeviceChoice, port: string, file: string, image:
   try {
     reservation = await p.serial?.allocator.reserve(port);
     const serial = reservation?.value.toString();
-    audit({ result: 'running', ...(serial ? { serial } : {}) });
+    const serialAt = p.serial ? { serialAt: serialLocation(p.serial.rule).text } : {};
+    audit({ result: 'running', ...(serial ? { serial } : {}), ...serialAt });
     const deviceImage = reservation && p.serial ? applySerial(image, p.serial.rule, reservation.value) : image;
-    const report = await withDriver(choice, port, out, (driver, rt) => runJob(driver, deviceImage, options, rt), { redraw });
+    const report = await withDriver(choice, port, out, (driver, rt) => runJob(driver, deviceImage, options, requiring(rt, requires)), { redraw });
     // With verification turned off the number is on the device but unproven: kept apart, never reused.
     const ok = report.verified || options.verify === false;
     if (reservation) await p.serial!.allocator.settle(reservation, report.verified ? 'used' : ok ? 'unverified' : 'voided', report.verified ? undefined : 'not verified');
     socketWear(choice, p, port, null, out);
-    audit({ result: report.verified ? 'pass' : ok ? 'unverified' : 'fail', deviceId: report.device.id, device: report.device.name, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}) });
+    audit({ result: report.verified ? 'pass' : ok ? 'unverified' : 'fail', deviceId: report.device.id, device: report.device.name, durationMs: Math.round(systemClock.now() - started), ...(serial ? { serial } : {}), ...serialAt });
     return { port, ok, report, ...(serial ? { serial } : {}) };
   } catch (err) {
     const error = toErrorInfo(err);
