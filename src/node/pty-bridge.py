@@ -60,7 +60,9 @@ def serve():
     global client_open
     while True:
         # While a client is connected, look at its rate often enough to follow a change it makes silently.
-        ready = dict(poller.poll(20 if client_open else 1000))
+        # Until one is, wake often too: an open shows only as POLLHUP going away, and a long poll would
+        # report it together with the client's first bytes, which the reset would then swallow.
+        ready = dict(poller.poll(20 if client_open else 5))
         if client_open:
             check_speed()
         master_ev = ready.get(master, 0)

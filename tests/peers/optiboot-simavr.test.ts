@@ -8,7 +8,7 @@ import { createDriver } from '../../src/drivers/stk500v1/driver';
 import { FlashError } from '../../src/shared/errors';
 import { openSerialStream } from '../../src/node/serial-stream';
 import { systemClock } from '../../src/transports/clock';
-import { buildSimavrPeer, SIMAVR_DIR, startOptibootUno, type SimavrBoard } from '../support/simavr-host';
+import { appOutput, buildSimavrPeer, SIMAVR_DIR, startOptibootUno, type SimavrBoard } from '../support/simavr-host';
 
 /**
  * Our STK500v1 driver against real device code nobody here wrote: optiboot, built from Debian's
@@ -34,32 +34,13 @@ describe('stk500v1 driver against real optiboot in simavr', () => {
     }
   }
 
-  /** Opens the port (which resets the board) and collects what the application prints. */
-  async function appOutput(ms: number): Promise<string> {
-    const stream = await openSerialStream(board.path, 115200);
-    let text = '';
-    const end = performance.now() + ms;
-    try {
-      while (performance.now() < end && !/webprog-app-ok \d\r\n/.test(text)) {
-        try {
-          text += Buffer.from(await stream.read(256, { timeoutMs: end - performance.now() })).toString('latin1');
-        } catch (err) {
-          if (!(err instanceof FlashError && err.code === 'timeout')) throw err;
-        }
-      }
-    } finally {
-      await stream.close();
-    }
-    return text;
-  }
-
   it('flashes an application that then runs and prints over the UART', async () => {
     const image = readImage(readFileSync(join(SIMAVR_DIR, 'blink-uart-2.hex')), { name: 'blink-uart-2.hex' });
     const report = await session('m328p', (driver, rt) => runJob(driver, image, {}, rt));
     expect(report.verified).toBe(true);
     expect(report.device.id).toBe('1e950f');
     expect(report.device.bootloader).toContain('4.4');
-    expect(await appOutput(4000)).toContain('webprog-app-ok 2');
+    expect(await appOutput(board.path, 4000)).toContain('webprog-app-ok 2');
   });
 
   it('reads back the application and the untouched optiboot', async () => {
@@ -78,6 +59,6 @@ describe('stk500v1 driver against real optiboot in simavr', () => {
     const err = await session('m168', (driver, rt) => runJob(driver, image, {}, rt)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlashError);
     expect((err as FlashError).code).toBe('wrong-target');
-    expect(await appOutput(4000)).toContain('webprog-app-ok 2'); // still the previous application
+    expect(await appOutput(board.path, 4000)).toContain('webprog-app-ok 2'); // still the previous application
   });
 });

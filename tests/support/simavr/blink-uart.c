@@ -14,6 +14,12 @@
  *          blink-uart.c -o blink-uart.elf
  *        avr-objcopy -O ihex -R .eeprom blink-uart.elf blink-uart.hex
  * (tests/support/simavr/build.sh does this.)
+ *
+ * With -DPAD_BYTES=N (and the generated pad.h beside it) the image carries N
+ * bytes of pseudo-random data in flash; the application sums them at start
+ * and appends " pad-ok" or " pad-bad" to its line, so a large image proves
+ * itself byte for byte, not only its first pages. It also builds for the
+ * ATmega2560, whose USART0 and Timer1 have the same registers.
  */
 #include <avr/interrupt.h>
 #include <avr/io.h>
@@ -31,6 +37,29 @@
 #define UBRR_115200_U2X 16
 /* 16 MHz / 64 / 25000 = 10 Hz. */
 #define TICKS_100MS 24999
+
+#ifdef PAD_BYTES
+#include <avr/pgmspace.h>
+/* pad0..pad3, PAD_BYTES / 4 each (an AVR object is at most 32 KiB), and PAD_SUM. */
+#include "pad.h"
+#define PAD_NOTE pad_check()
+static uint16_t sum_far(uint_farptr_t at)
+{
+	uint16_t sum = 0;
+	for (uint16_t i = 0; i < PAD_BYTES / 4; i++)
+		sum += pgm_read_byte_far(at + i);
+	return sum;
+}
+/* The sum of every pad byte, read with ELPM so it reaches past 64 KiB. */
+static const char *pad_check(void)
+{
+	uint16_t sum = sum_far(pgm_get_far_address(pad0)) + sum_far(pgm_get_far_address(pad1)) +
+		sum_far(pgm_get_far_address(pad2)) + sum_far(pgm_get_far_address(pad3));
+	return sum == PAD_SUM ? " pad-ok" : " pad-bad";
+}
+#else
+#define PAD_NOTE ""
+#endif
 
 static volatile uint8_t tick;
 
@@ -62,9 +91,14 @@ int main(void)
 	set_sleep_mode(SLEEP_MODE_IDLE);
 	sei();
 
+	const char *note = PAD_NOTE;
 	for (;;) {
-		for (const char *s = "webprog-app-ok " STR(APP_ID) "\r\n"; *s; s++)
+		for (const char *s = "webprog-app-ok " STR(APP_ID); *s; s++)
 			putch(*s);
+		for (const char *s = note; *s; s++)
+			putch(*s);
+		putch('\r');
+		putch('\n');
 		while (!tick)
 			sleep_mode();
 		tick = 0;
