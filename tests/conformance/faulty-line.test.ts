@@ -8,7 +8,7 @@ import { flashOverFaultyLine, ONE_BIT_PER_4KIB, SERIAL_PROTOCOLS } from '../supp
  * - write direction (host → device): Verified after recovery, or a failure naming the address; never
  *   Verified over wrong data.
  */
-const RECOVERING = ['stk500v1', 'stm32-usart'];
+const RECOVERING = ['stk500v1', 'stk500v2', 'stm32-usart'];
 
 describe.each(SERIAL_PROTOCOLS)('%s on a line flipping one bit per 4 KiB', (driverId) => {
   it.each([1, 2, 3])('faults only in the read-back direction: Verified (seed %i)', async (seed) => {

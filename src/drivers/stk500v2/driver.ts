@@ -132,19 +132,16 @@ export class Stk500v2Driver implements Driver {
     if (this.memoryName(memory) === 'eeprom') {
       // READ_EEPROM_ISP reads at the bootloader's flash byte address, twice the loaded one
       // (stk500boot.c): load half, so it reads where we mean. Blocks are page-aligned, so even.
-      await this.loadAddress(address / 2, false);
-      const answer = await this.link.retrying(readBody('eeprom', length), { replyBody: length + 3 });
+      const answer = await this.readAt(address / 2, false, readBody('eeprom', length));
       this.pointer = null;
       return answer.subarray(2, 2 + length);
     }
     const out = new Uint8Array(length);
     for (let at = 0; at < length; ) {
       const size = Math.min(this.requirePart().flashPageSize, length - at);
-      if (this.pointer !== address + at || (address + at) % ADDRESS_SEGMENT === 0) await this.loadAddress(address + at, true);
-      const answer = await this.link.retrying(readBody('flash', size), { replyBody: size + 3 });
+      const answer = await this.readAt(address + at, true, readBody('flash', size));
       out.set(answer.subarray(2, 2 + size), at);
       at += size;
-      this.pointer = address + at;
     }
     return out;
   }
@@ -180,7 +177,12 @@ export class Stk500v2Driver implements Driver {
       this.erasePointer = 0;
     }
     if (address < this.erasePointer) {
-      throw new FlashError('internal', `Flash ${hex(address)} was written out of order; the bootloader can only write upwards.`);
+      // A page written again (after a verify found the chip wrong): the pointer is past it, so start
+      // it over from 0; the pages below are kept by writing them back as they are.
+      this.ctx.log('info', `Writing ${hex(address)} again: the bootloader erases in order, so pages below it are rewritten as they are.`);
+      this.erasePointer = null;
+      await this.syncErasePointer(address);
+      return;
     }
     const page = this.requirePart().flashPageSize;
     if (address > this.erasePointer) {
@@ -210,6 +212,26 @@ export class Stk500v2Driver implements Driver {
     }
     this.pointer = address + data.length;
     if (address < appEnd) this.erasePointer = address + data.length;
+  }
+
+  /**
+   * One read command from `address`, retried: the bootloader advances its pointer even when the
+   * answer is lost on the way back, so every retry loads the address again.
+   */
+  private async readAt(address: number, flash: boolean, body: Uint8Array): Promise<Uint8Array> {
+    const size = (body[1]! << 8) | body[2]!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (this.pointer !== address || (flash && address % ADDRESS_SEGMENT === 0)) await this.loadAddress(address, flash);
+        const answer = await this.link.command(body, { replyBody: size + 3 });
+        this.pointer = address + size;
+        return answer;
+      } catch (err) {
+        this.pointer = null;
+        if (attempt >= 3 || !(isFlashError(err, 'timeout') || isFlashError(err, 'bad-checksum'))) throw err;
+        this.ctx.log('debug', `Reading ${hex(address)} again: ${(err as Error).message}`);
+      }
+    }
   }
 
   private async loadAddress(address: number, flash: boolean): Promise<void> {

@@ -36,8 +36,8 @@ async function failure(p: Promise<unknown>): Promise<FlashError> {
   return err as FlashError;
 }
 
-/** Damages the device's answer to the n-th PROGRAM_FLASH_ISP (its checksum byte), as a noisy line would. */
-function losingAnswer(inner: ByteStream, n: number): ByteStream {
+/** Damages the device's answer to the n-th `cmd` (its checksum byte), as a noisy line would. */
+function losingAnswer(inner: ByteStream, cmd: number, n: number): ByteStream {
   const parser = new FrameParser();
   let writes = 0;
   return {
@@ -46,7 +46,7 @@ function losingAnswer(inner: ByteStream, n: number): ByteStream {
     async read(max, opts) {
       const chunk = await inner.read(max, opts);
       for (const f of parser.push(chunk).frames) {
-        if (f.body[0] === CMD.PROGRAM_FLASH_ISP && ++writes === n) chunk[chunk.length - 1]! ^= 0x01;
+        if (f.body[0] === cmd && ++writes === n) chunk[chunk.length - 1]! ^= 0x01;
       }
       return chunk;
     },
@@ -115,7 +115,7 @@ describe('stk500v2 driver against the Mega bootloader simulator', () => {
   });
 
   it('checks a page whose answer was lost instead of writing it twice, and loses no later page', async () => {
-    const { driver, sim, rt } = await setup({ targetId: 'm2560', wrap: (s) => losingAnswer(s, 3) });
+    const { driver, sim, rt } = await setup({ targetId: 'm2560', wrap: (s) => losingAnswer(s, CMD.PROGRAM_FLASH_ISP, 3) });
     const after = bytes(256, 5);
     sim.flash.set(after, 0x600);
     const data = bytes(0x600, 6);
@@ -123,6 +123,29 @@ describe('stk500v2 driver against the Mega bootloader simulator', () => {
     expect(report.verified).toBe(true);
     expect(Buffer.from(sim.flash.subarray(0, 0x600)).equals(Buffer.from(data))).toBe(true);
     expect(Buffer.from(sim.flash.subarray(0x600, 0x700)).equals(Buffer.from(after))).toBe(true); // not erased by a repeat
+  });
+
+  it('reads the right page again when an answer was damaged (the bootloader had already moved on)', async () => {
+    const { driver, sim, rt, logs } = await setup({ wrap: (s) => losingAnswer(s, CMD.READ_FLASH_ISP, 2) });
+    const data = bytes(1024, 12);
+    sim.flash.set(data, 0);
+    const read = await runRead(driver, 'flash', { address: 0, length: 1024 }, rt);
+    expect(Buffer.from(read.data).equals(Buffer.from(data))).toBe(true);
+    expect(logs.join('\n')).toContain('Reading 0x0100 again');
+  });
+
+  it('writes a page again below the erase pointer and keeps the pages around it', async () => {
+    const { driver, sim } = await setup({ targetId: 'm2560' });
+    await driver.connect();
+    await driver.identify();
+    const first = bytes(1024, 13);
+    for (let a = 0; a < 1024; a += 256) await driver.writeBlock('flash', a, first.subarray(a, a + 256));
+    const again = bytes(256, 14);
+    await driver.writeBlock('flash', 0x100, again);
+    await driver.close({ ok: true });
+    expect(Buffer.from(sim.flash.subarray(0, 0x100)).equals(Buffer.from(first.subarray(0, 0x100)))).toBe(true);
+    expect(Buffer.from(sim.flash.subarray(0x100, 0x200)).equals(Buffer.from(again))).toBe(true);
+    expect(Buffer.from(sim.flash.subarray(0x200, 0x400)).equals(Buffer.from(first.subarray(0x200)))).toBe(true);
   });
 
   it('writes EEPROM and reads it back where it was written', async () => {
