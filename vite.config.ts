@@ -31,7 +31,16 @@ export default defineConfig({
   // WEBPROG_VERSION lets a test build two different deployments of the same source.
   define: { __APP_VERSION__: JSON.stringify(process.env.WEBPROG_VERSION ?? pkg.version) },
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    rollupOptions: {
+      // The embeddable install button's loader (src/embed/webprog-install.ts) at a stable name beside
+      // index.html, so vendors can link it: dist/webprog-install.js.
+      input: { index: 'index.html', 'webprog-install': 'src/embed/webprog-install.ts' },
+      output: { entryFileNames: (chunk) => (chunk.name === 'webprog-install' ? 'webprog-install.js' : 'assets/[name]-[hash].js') },
+    },
+  },
   test: {
     projects: [
       {

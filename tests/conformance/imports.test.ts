@@ -21,6 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   ui: ['ui', 'app', 'shared'],
   node: ['node', 'transports', 'drivers', 'chips', 'core', 'shared'],
   'service-worker': ['service-worker'],
+  embed: ['embed'],
 };
 
 function sources(dir: string): string[] {
