@@ -100,6 +100,18 @@ describe('webprog against simulated boards', () => {
     expect(r.stderr).not.toMatch(/download mode after the failure/);
   });
 
+  it('shows that a chip erase runs, and how long it took (erase reports no bytes)', async () => {
+    const flash = await simulate('serprog', '--chip', 'W25Q16');
+    try {
+      const r = await webprog('erase', '--json', '--driver', 'serprog', '--port', flash.path, '--chip', 'W25Q16');
+      expect(r.code, r.stderr).toBe(0);
+      expect(jsonLines(r.stdout)).toEqual([expect.objectContaining({ ok: true, command: 'erase', device: expect.objectContaining({ name: expect.stringMatching(/W25Q16/) }) })]);
+      expect(r.stderr).toMatch(/erase +started[\s\S]*erase +done in \d+\.\d s/);
+    } finally {
+      flash.stop();
+    }
+  });
+
   it('refuses to simulate a part that does not exist', async () => {
     for (const args of [['esp32x'], ['stk500v1', '--part', 'm999']]) {
       const r = await webprog('simulate', ...args);

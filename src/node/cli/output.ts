@@ -71,10 +71,31 @@ export class Output {
     let lastStep = -1;
     let lastLine = 0;
     let lastDraw = 0;
+    // A chip erase reports no bytes: show that it runs and for how long, so a 30 s erase is not a hang.
+    let erase: { started: number; timer?: ReturnType<typeof setInterval> } | null = null;
+    const endErase = () => {
+      if (!erase) return;
+      clearInterval(erase.timer);
+      const s = ((performance.now() - erase.started) / 1000).toFixed(1);
+      erase = null;
+      if (tty) this.clearBar();
+      this.stderr.write(`${port}: erase  done in ${s} s\n`);
+    };
     return (e) => {
       if (e.type === 'phase') {
         lastStep = -1;
+        endErase();
         if (tty) this.clearBar();
+        if (e.phase === 'erase') {
+          const started = performance.now();
+          erase = { started };
+          if (tty) {
+            const draw = () => this.redraw(port, `${port}: erase  … ${((performance.now() - started) / 1000).toFixed(0)} s`);
+            draw();
+            erase.timer = setInterval(draw, 250);
+            erase.timer.unref();
+          } else this.stderr.write(`${port}: erase  started\n`);
+        }
         return;
       }
       if (e.type !== 'progress' || e.total <= 0) return;
@@ -84,8 +105,7 @@ export class Output {
       if (tty) {
         if (now - lastDraw < 100 && e.done < e.total) return;
         lastDraw = now;
-        this.stderr.write(`\r${text}\x1b[K`);
-        this.bar = { port, text };
+        this.redraw(port, text);
         return;
       }
       const step = Math.floor(pct / 10);
@@ -94,6 +114,11 @@ export class Output {
       lastLine = now;
       this.stderr.write(`${text} (${e.done}/${e.total} bytes)\n`);
     };
+  }
+
+  private redraw(port: string, text: string): void {
+    this.stderr.write(`\r${text}\x1b[K`);
+    this.bar = { port, text };
   }
 
   private clearBar(): void {
