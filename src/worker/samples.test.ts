@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readImage } from '../core/image/index';
 import { DRIVERS } from '../drivers/registry';
+import { prepareFirmware } from '../core/placement/index';
 import { sampleFor } from './samples';
 
 describe('"Try it" samples', () => {
@@ -34,5 +35,20 @@ describe('"Try it" samples', () => {
     const bytes = new DataView(sampleFor('stm32-usart', 'f103c8', 0x0800_0000).file.bytes);
     expect(bytes.getUint32(4, true)).toBe(0x0800_0009);
     expect(bytes.getUint16(8, true)).toBe(0xe7fe);
+  });
+});
+
+describe('"Try it" samples at the front door', () => {
+  it('are accepted and placed by the desk check for every programmer and part', () => {
+    for (const { meta } of DRIVERS) {
+      for (const target of meta.targets) {
+        const flash = target.memories.find((m) => m.name === 'flash') ?? target.memories[0]!;
+        const { file } = sampleFor(meta.id, target.id, flash.base);
+        const { verdict } = prepareFirmware([{ name: file.name, bytes: new Uint8Array(file.bytes) }], { driver: meta, targetId: target.id });
+        expect(verdict.ok, `${meta.id}/${target.id}: ${verdict.ok ? '' : verdict.refusal.message}`).toBe(true);
+        if (meta.id === 'esp-rom') expect(verdict.placements[0]).toMatchObject({ kind: 'esp-app', address: 0x10000 });
+        else expect(verdict.placements[0]!.address).toBe(flash.base);
+      }
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { asciiBytes } from '../core/bytes/ascii';
 import { sha256 } from '../core/bytes/sha256';
 import { buildEspImage } from '../core/image/build-fixtures';
 import { createImage } from '../core/image/memory-image';
@@ -41,15 +42,26 @@ function cortexIdle(flashBase: number): Uint8Array {
 }
 
 /** A string easy to spot in a read-back or the hex view. */
-const GREETING = new TextEncoder().encode('webprog sample\0');
+const GREETING = asciiBytes('webprog sample\0');
 
-/** A well-formed ESP application image for `chip` (its image chip ID), holding the greeting as data. */
+/** esp_app_desc_t.magic_word (esp_app_format.h): the first word of an application's first segment. */
+const ESP_APP_DESC_MAGIC = 0xabcd5432;
+
+/**
+ * A well-formed ESP application image for `chip` (its image chip ID): a first (flash-mapped data) segment
+ * starting with esp_app_desc_t (magic, version, project name), as ESP-IDF links every application, and
+ * the greeting as data.
+ */
 function espApp(chipId: string): Uint8Array {
   const chip = chipById(chipId);
   if (!chip) throw new FlashError('unsupported', `No sample for ${chipId}.`);
-  const code = new Uint8Array(64);
-  code.set(GREETING);
-  return buildEspImage({ chipId: chip.imageChipId, entry: 0x4008_0000, segments: [{ address: 0x4008_0000, data: code }], sha256 });
+  const desc = new Uint8Array(256); // sizeof(esp_app_desc_t)
+  const view = new DataView(desc.buffer);
+  view.setUint32(0, ESP_APP_DESC_MAGIC, true);
+  desc.set(asciiBytes('1.0'), 16); // version[32]
+  desc.set(asciiBytes('webprog-sample'), 48); // project_name[32]
+  desc.set(GREETING, 160); // idf_ver[32], here the greeting
+  return buildEspImage({ chipId: chip.imageChipId, entry: 0x4008_0000, segments: [{ address: 0x3f40_0020, data: desc }], sha256 });
 }
 
 /** 4 KiB of patterned data (not text: a data image, as a real SPI-flash dump would be). */

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/core/bytes/sha256';
+import { buildEspImage, buildUf2Block } from '../../src/core/image/build-fixtures';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
 import { boardField, boardsLoaded, chooseBoard } from './support/board';
@@ -45,7 +47,7 @@ describe('the Flash screen refuses on the desk what cannot work', () => {
     await chooseFile(page, big.path, big.name);
     await page.getByText('Intel HEX', { exact: true }).waitFor();
 
-    await expect.poll(() => page.locator('#flash-note').innerText()).toMatch(/Outside ATmega328P's flash.*Choose the build for this board/);
+    await expect.poll(() => page.locator('#flash-note').innerText()).toMatch(/needs flash 0x0000–0x9BFF, but the ATmega328P has flash 0x0000–0x7FFF/);
     expect(await flashButton(page).isDisabled()).toBe(true);
     // Ctrl+Enter does not get round the button.
     await page.keyboard.press('Control+Enter');
@@ -111,6 +113,89 @@ describe('the board picker', () => {
     await field.press('Escape');
     expect(await list.count()).toBe(0);
     expect(await field.inputValue()).toBe('Blue Pill — STM32F103C8');
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('content and placement checks on the Flash screen', () => {
+  it('refuses a web page and a text file in one calm sentence, and keeps them out of the Library', async () => {
+    const { page, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
+    const html = tempFile('index.html', '<!doctype html><html><head><title>Download</title></head><body><p>Your firmware</p></body></html>\n');
+    await page.locator('input[type=file]#firmware-file').setInputFiles(html);
+    await expect.poll(() => page.locator('#flash-note').innerText()).toContain('This looks like a web page, not firmware.');
+    expect(await flashButton(page).isDisabled()).toBe(true);
+    const notes = tempFile('notes.txt', 'Flash the board with the new build tomorrow.\nCheck the fuses first.\n'.repeat(20));
+    await page.locator('input[type=file]#firmware-file').setInputFiles(notes);
+    await expect.poll(() => page.locator('#flash-note').innerText()).toContain('This is a text file, not firmware.');
+    expect(await flashButton(page).isDisabled()).toBe(true);
+    await page.keyboard.press('Control+Enter');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Library', exact: true }).click();
+    await page.getByText('The library is empty.').waitFor();
+    await expectNoHistory(page);
+    expect(errors).toEqual([]);
+  });
+
+  it('asks before flashing a binary that reads as text, then flashes it when told to', async () => {
+    const { page, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
+    const texty = tempFile('config.bin', 'SSID=plant-floor-3;PASS=........;MODE=station;'.repeat(40));
+    await page.locator('input[type=file]#firmware-file').setInputFiles(texty);
+    await expect.poll(() => page.locator('#flash-note').innerText()).toContain('reads as text');
+    expect(await flashButton(page).isDisabled()).toBe(true);
+    await page.getByRole('checkbox', { name: /Flash it anyway/ }).check();
+    await expect.poll(() => flashButton(page).isEnabled()).toBe(true);
+    await flashButton(page).click();
+    await page.getByRole('heading', { name: 'Verified' }).waitFor({ timeout: 60_000 });
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses a UF2 and an ESP image for an Uno before anything opens', async () => {
+    const { page, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
+    const uf2 = tempFile('app.uf2', buildUf2Block({ address: 0x2000, data: new Uint8Array(256).fill(0x11), blockNo: 0, numBlocks: 1, flags: 0x2000, familyOrSize: 0xe48bff56 }));
+    await page.locator('input[type=file]#firmware-file').setInputFiles(uf2);
+    await page.getByText('app.uf2', { exact: true }).first().waitFor();
+    await expect.poll(() => flashButton(page).isDisabled()).toBe(true);
+    await expect.poll(() => page.locator('#flash-note').innerText()).not.toMatch(/Checking/);
+    const esp = tempFile('app.bin', buildEspImage({ chipId: 0, segments: [{ address: 0x3f400020, data: new Uint8Array(512).fill(0x22) }], sha256 }));
+    await page.locator('input[type=file]#firmware-file').setInputFiles(esp);
+    await page.getByText('app.bin', { exact: true }).first().waitFor();
+    await expect.poll(() => page.locator('#flash-note').innerText()).toMatch(/ESP32/);
+    expect(await flashButton(page).isDisabled()).toBe(true);
+    await expectNoHistory(page);
+    expect(errors).toEqual([]);
+  });
+
+  it('writes a raw STM32 .bin at the flash start without the user typing anything', async () => {
+    const { page, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
+    await chooseBoard(page, 'blue pill');
+    await page.getByRole('button', { name: 'Try it with a sample' }).click();
+    await page.getByText('idle-cortex-m.bin', { exact: true }).first().waitFor();
+    const address = page.getByRole('textbox', { name: 'Address' });
+    await expect.poll(() => address.inputValue()).toBe('0x08000000');
+    expect(await page.locator('#firmware-address-why').innerText()).toMatch(/^Raw binary: .*flash start, 0x0?8000000/);
+    await expect.poll(() => flashButton(page).isEnabled()).toBe(true);
+    await flashButton(page).click();
+    await page.getByRole('heading', { name: 'Verified' }).waitFor({ timeout: 60_000 });
+    expect(errors).toEqual([]);
+  });
+
+  it("pre-fills an ESP application's address, explains it, and refuses it at 0x0 before connecting", async () => {
+    const { page, errors } = app.browser;
+    await page.goto(app.server.origin + '/');
+    await chooseBoard(page, 'ESP32 any board');
+    await page.getByRole('button', { name: 'Try it with a sample' }).click();
+    await page.getByText('hello-esp32.bin', { exact: true }).first().waitFor();
+    const address = page.getByRole('textbox', { name: 'Address' });
+    await expect.poll(() => address.inputValue()).toBe('0x10000');
+    expect(await page.locator('#firmware-address-why').innerText()).toMatch(/^ESP application: .*0x10000/);
+    await address.fill('0x0');
+    await expect.poll(() => page.locator('#flash-note').innerText()).toMatch(/bootloader/i);
+    expect(await flashButton(page).isDisabled()).toBe(true);
+    await page.keyboard.press('Control+Enter');
+    await expectNoHistory(page);
     expect(errors).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { browserSupport, type BrowserSupport } from '../device-access';
 import { isFaultMode } from '../faults';
 import { Catalog } from './catalog.svelte';
 import { DeviceState } from './device.svelte';
-import { FirmwareState, deskVerdict, type DeskVerdict } from './firmware.svelte';
+import { DeskCheck, deskVerdict, type DeskInput, type DeskVerdict } from './desk-check.svelte';
+import { FirmwareState } from './firmware.svelte';
 import { HistoryState } from './history.svelte';
 import { newJobId } from './ids';
 import { FlashJob } from './job.svelte';
@@ -31,6 +32,8 @@ export class AppState {
   readonly catalog = new Catalog();
   readonly device: DeviceState;
   readonly firmware = new FirmwareState();
+  /** The worker's verdict on the chosen file for the chosen board, and the address and consent given. */
+  readonly desk = new DeskCheck();
   readonly job = new FlashJob();
   readonly library = new LibraryState();
   readonly history = new HistoryState();
@@ -106,14 +109,32 @@ export class AppState {
     }
   }
 
+  /** What the desk check is asked about now, or null without a loaded file and a board. */
+  get deskInput(): DeskInput | null {
+    const summary = this.firmware.summary;
+    const choice = this.device.choice;
+    if (!summary || !choice || this.firmware.status !== 'ready') return null;
+    const address = this.desk.typedAddress;
+    return {
+      fileSha256: summary.fileSha256,
+      driverId: choice.driverId,
+      ...(choice.targetId === undefined ? {} : { targetId: choice.targetId }),
+      ...(address === undefined ? {} : { address }),
+      consent: this.desk.consent,
+    };
+  }
+
   /** The chosen file checked against the chosen board, or null until both are there. */
   get verdict(): DeskVerdict | null {
     const summary = this.firmware.summary;
-    if (!summary || this.firmware.status !== 'ready') return null;
+    const input = this.deskInput;
+    if (!summary || !input) return null;
     if (this.firmware.sample?.realHardware === false && this.device.connection !== 'virtual') {
       return { ok: false, reason: 'This sample is for the virtual board only: choose your own firmware for a real one.', fit: null };
     }
-    return deskVerdict(summary, this.device.choice);
+    const typo = this.desk.addressError;
+    if (typo) return { ok: false, reason: typo, fit: null };
+    return deskVerdict(summary, this.device.choice, this.desk.verdictFor(input), this.desk.errorFor(input));
   }
 
   get canFlash(): boolean {
@@ -192,6 +213,9 @@ export class AppState {
       firmware: { fileSha256: summary.fileSha256 },
       options: { verify: true },
       keepInLibrary: keep,
+      // Placed and consented exactly as the desk check that enabled the button.
+      ...(this.deskInput?.address === undefined ? {} : { address: this.deskInput.address }),
+      ...(this.desk.consent.length > 0 ? { consent: this.desk.consent } : {}),
     };
     const expected = this.device.expectedPortCount;
     if (expected !== undefined) spec.expectedPortCount = expected;

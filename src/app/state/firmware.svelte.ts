@@ -109,24 +109,6 @@ export interface Fit {
   text: string;
 }
 
-/**
- * Whether the chosen file may go to the chosen board, decided on the desk before anything opens:
- * `reason` is the one sentence shown beside the disabled Flash button.
- */
-export interface DeskVerdict {
-  ok: boolean;
-  reason: string | null;
-  fit: Fit | null;
-}
-
-/** The desk check of a parsed file against a board choice: an empty image, or one that does not fit, is refused. */
-export function deskVerdict(summary: ImageSummary, choice: DeviceChoice | undefined): DeskVerdict {
-  const fit = fitOf(summary, choice);
-  if (summary.totalBytes === 0) return { ok: false, reason: `${summary.name} holds no data to write.`, fit };
-  if (fit && !fit.ok) return { ok: false, reason: `${fit.text} Choose the build for this board, or another board.`, fit };
-  return { ok: true, reason: null, fit };
-}
-
 /** Does the image fit the chosen part's flash? The engine checks again (with the bootloader) before writing. */
 export function fitOf(summary: ImageSummary, choice: DeviceChoice | undefined): Fit | null {
   const mem = choice?.flash;
