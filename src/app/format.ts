@@ -18,6 +18,11 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${intf.format(n)} ${n === 1 ? one : many}`;
 }
 
+/** A share as "97.5 %", or "—" when there is nothing to divide yet. */
+export function formatShare(x: number | null): string {
+  return x === null ? '—' : `${(x * 100).toFixed(1)} %`;
+}
+
 /** Whole percent done, rounded down: a job shows 100 % only once it is finished. */
 export function percent(fraction: number): number {
   return Math.floor(fraction * 100);

@@ -4,7 +4,7 @@ import { appUnderTest } from './support/app';
 import { boardField, boardsLoaded } from './support/board';
 import { AxeReport } from './support/axe';
 import { writeHexFile } from './support/firmware';
-import { nav, prepareRecipe, setSlots, waitForRun } from './support/station';
+import { leaveOperatorMode, nav, prepareRecipe, setSlots, waitForRun } from './support/station';
 
 /*
  * Every view and its main states, checked by axe-core in Chromium, in the light and the dark colour
@@ -66,16 +66,36 @@ describe('accessibility of every view (axe-core)', () => {
     await prepareRecipe(page, app.server.origin, { name: 'Axe run', size: 2048, start: 1 });
     await both(report, page, 'Station, recipe chosen');
     await setSlots(page, 2);
+    await page.getByLabel('Link fault, slot 2').selectOption('disconnect'); // a failed tile too
     await page.getByRole('button', { name: 'Start all' }).click();
     await page.locator('article[data-status="running"]').first().waitFor();
     await report.check(page, 'Station, running (light)');
     await waitForRun(page);
-    await both(report, page, 'Station, finished');
+    await both(report, page, 'Station, finished (one slot failed)');
+
+    // Operator mode: the PIN asked, the locked screen, a failed tile with its details open, the way out.
+    await page.getByRole('button', { name: 'Operator mode…' }).click();
+    await page.getByRole('textbox', { name: 'PIN' }).waitFor();
+    await both(report, page, 'Station, operator PIN asked');
+    await page.getByRole('textbox', { name: 'PIN' }).fill('1357');
+    await page.getByRole('button', { name: 'Lock and enter operator mode' }).click();
+    await page.getByRole('button', { name: 'Leave operator mode…' }).waitFor();
+    await page.getByRole('button', { name: 'Start all' }).click();
+    await waitForRun(page);
+    await page.getByRole('article', { name: 'Slot 2' }).getByText('Full text').click();
+    await both(report, page, 'Station, operator mode with a failed slot');
+    await leaveOperatorMode(page, '1357');
 
     await view(page, '#/recipes', 'Recipes');
-    await page.getByRole('row').filter({ hasText: 'Axe run' }).getByRole('button', { name: 'Lock…' }).click();
+    await page.getByRole('button', { name: 'New recipe' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('axe RUN');
+    await page.getByRole('alert').filter({ hasText: 'already exists' }).waitFor();
+    await both(report, page, 'Recipes, editor with a taken name');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('row').filter({ hasText: 'Axe run' }).getByRole('button', { name: 'Edit Axe run' }).click();
     await page.getByRole('textbox', { name: 'PIN' }).waitFor();
-    await both(report, page, 'Recipes, list and PIN form');
+    await page.getByRole('textbox', { name: 'PIN' }).waitFor();
+    await both(report, page, 'Recipes, list and PIN form (locked recipe)');
 
     await view(page, '#/library', 'Firmware library');
     await page.getByRole('row').first().waitFor();

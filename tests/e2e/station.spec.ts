@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appUnderTest } from './support/app';
-import { nav, prepareRecipe, setSlots, waitForRun } from './support/station';
+import { enterOperatorMode, leaveOperatorMode, nav, prepareRecipe, setSlots, waitForRun } from './support/station';
 
 /*
  * The production station in Chromium, driven through its real UI: a recipe with a serial rule, eight
@@ -71,7 +71,7 @@ describe('production station in Chromium', () => {
     await prepareRecipe(page, app.server.origin, { name: 'Dashboard run', size: 1024, start: 1 });
     await setSlots(page, 2);
     // Operator screen: the scanner field has the focus; a scanned lot and board IDs land in the records.
-    await page.getByLabel('Operator mode').check();
+    await enterOperatorMode(page, '2468');
     const scan = page.getByLabel('Scan', { exact: true });
     await scan.focus();
     for (const code of ['LOT:L-42', 'WO:7001', 'PCB-A', 'PCB-B']) {
@@ -83,6 +83,7 @@ describe('production station in Chromium', () => {
     const result = await waitForRun(page);
     expect(result.map((t) => t.status)).toEqual(['passed', 'passed']);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('station-scan');
+    await leaveOperatorMode(page, '2468');
 
     await page.goto(app.server.origin + '/#/dashboard');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();

@@ -242,6 +242,25 @@ describe('station jobs with serial numbers', () => {
 });
 
 describe('recipes', () => {
+  it('refuses a second recipe with a name already taken (case and spacing aside), on save and on import', async () => {
+    const { api } = setup();
+    const first = await withRecipe(api, { name: 'Line A' });
+    const again = await api.saveRecipe(draft(first.firmware.fileSha256, { name: '  line   a ' }));
+    expect(again.ok).toBe(false);
+    if (!again.ok) expect(again.error.message).toBe('A recipe named "Line A" already exists: give this one another name.');
+    // Renaming another recipe onto it is refused too; keeping one's own name is not a clash.
+    const second = ok(await api.saveRecipe(draft(first.firmware.fileSha256, { name: 'Line B' })));
+    expect((await api.saveRecipe({ ...second, name: 'LINE A' })).ok).toBe(false);
+    expect(ok(await api.saveRecipe({ ...first, notes: 'kept its name' })).name).toBe('Line A');
+    // An exported recipe imported as a new one (another ID) under a taken name is refused.
+    const file = ok(await api.exportRecipe(second.id));
+    const doc = JSON.parse(file.text);
+    doc.recipe = { ...doc.recipe, id: 'elsewhere', name: 'line a' };
+    const imported = await api.importRecipe(JSON.stringify(doc));
+    expect(imported.ok).toBe(false);
+    expect(ok(await api.listRecipes()).map((r) => r.name).sort()).toEqual(['Line A', 'Line B']);
+  });
+
   it('rejects a serial rule that cannot work, before any device', async () => {
     const { api } = setup();
     const fw = ok(await api.addFirmware({ name: 'blink.hex', bytes: buffer(makeHex(1024)) }));

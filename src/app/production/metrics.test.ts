@@ -69,6 +69,19 @@ describe('stationFigures', () => {
   });
 });
 
+describe('stationFigures: the last serial', () => {
+  it('is the serial of the device that finished passing last, not of a failed or a later-started one', () => {
+    const records = [
+      job('1', 'passed', 3, { serial: '5003' }),
+      job('2', 'passed', 1, { serial: '5001' }),
+      job('3', 'failed', 4, { serial: '5004' }), // voided: never the last serial handed out
+      job('4', 'passed', 2, { serial: '5002', finishedAt: T0 + 9 * 60_000 }), // slow: finished last
+    ];
+    expect(stationFigures(records, { now: T0 + 10 * 60_000 }).lastSerial).toBe('5002');
+    expect(stationFigures([job('1', 'passed', 1)], { now: T0 + 60_000 }).lastSerial).toBeNull();
+  });
+});
+
 describe('chartSeries', () => {
   it('buckets passes and failures per minute with a trailing UPH', () => {
     const records = [job('1', 'passed', 0), job('2', 'passed', 0), job('3', 'failed', 1), job('1', 'passed', 2)];

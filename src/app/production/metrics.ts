@@ -31,6 +31,8 @@ export interface StationFigures {
   unitsPerHour: number | null;
   /** Median job time of passed devices, ms. */
   medianCycleMs: number | null;
+  /** The serial of the device that passed last, if the recipe writes serials. */
+  lastSerial: string | null;
   perSlot: SlotFigures[];
 }
 
@@ -61,7 +63,10 @@ export function stationFigures(all: AuditRecord[], opts: MetricsOptions): Statio
   let firstPass = 0;
   const slots = new Map<string, SlotFigures>();
   const cycleMs: number[] = [];
+  let last: AuditRecord | null = null;
+  const end = (r: AuditRecord) => r.finishedAt ?? r.startedAt;
   for (const r of records) {
+    if (r.status === 'passed' && r.serial !== undefined && (last === null || end(r) > end(last))) last = r;
     const first = (r.attempt ?? 1) <= 1;
     const done = r.status === 'passed' || r.status === 'failed';
     if (r.status === 'passed') passed++;
@@ -98,6 +103,7 @@ export function stationFigures(all: AuditRecord[], opts: MetricsOptions): Statio
     finalYield: units > 0 ? Math.min(1, passed / units) : null,
     unitsPerHour,
     medianCycleMs: median(cycleMs),
+    lastSerial: last?.serial ?? null,
     perSlot: [...slots.values()].sort((a, b) => a.slot.localeCompare(b.slot, undefined, { numeric: true })),
   };
 }

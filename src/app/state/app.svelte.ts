@@ -85,8 +85,9 @@ export class AppState {
     if (choice) this.device.choiceKey = choice.key;
   }
 
+  /** In operator mode the station is the only screen: every other route leads back to it. */
   get route(): Route {
-    return this.#route;
+    return this.station.operatorMode ? 'station' : this.#route;
   }
   set route(r: Route) {
     this.#route = r;

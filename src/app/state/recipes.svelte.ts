@@ -29,13 +29,16 @@ export class RecipesState extends WorkerList<Recipe> {
 
   /** Checks a PIN and remembers it for this page; false if it does not open the recipe. */
   async enterPin(recipeId: string, pin: string): Promise<boolean> {
+    const opens = await this.checkPin(recipeId, pin);
+    if (opens) this.#pins = new Map(this.#pins).set(recipeId, pin);
+    return opens;
+  }
+
+  /** Whether `pin` opens the recipe, without remembering it (leaving operator mode). */
+  async checkPin(recipeId: string, pin: string): Promise<boolean> {
     const result = await call((api) => api.checkRecipePin(recipeId, pin));
-    if (!result.ok) {
-      this.fail(result.error);
-      return false;
-    }
-    if (result.value) this.#pins = new Map(this.#pins).set(recipeId, pin);
-    return result.value;
+    if (!result.ok) this.fail(result.error);
+    return result.ok && result.value;
   }
 
   async save(draft: RecipeDraft): Promise<Result<Recipe>> {

@@ -6,158 +6,21 @@ import { describePort, requestSerialPort, type BrowserSupport } from '../device-
 import { faultSpec, FAULT_MODES, type FaultMode } from '../faults';
 import { failBeep, primeAudio } from '../production/beep';
 import { parseScan } from '../production/scan';
+import { FrameBatch } from '../frame-batch';
 import { autoWorkerCount, callOn } from '../worker-client';
 import type { Catalog } from './catalog.svelte';
 import type { HistoryState } from './history.svelte';
+import { DashboardState } from './dashboard.svelte';
 import { newJobId } from './ids';
-import { JobProgress } from './progress.svelte';
+import { OperatorLock } from './operator-lock.svelte';
+import { SlotState, type SlotStatus } from './slot.svelte';
 import type { RecipesState } from './recipes.svelte';
 import type { SettingsState } from './settings.svelte';
-
-export type SlotStatus = 'idle' | 'running' | 'passed' | 'failed' | 'cancelled';
-
-/** How a slot reaches its device: a built-in virtual board, or a serial port the user granted. */
-export type SlotLink = { kind: 'virtual'; fault: FaultMode } | { kind: 'serial'; port: SerialPort; label: string };
 
 export const MAX_SLOTS = 64;
 export const DEFAULT_SLOTS = 4;
 /** Progress events per slot: 10 a second is smooth on a tile and light for 32 slots at once. */
 const STATION_PROGRESS_MS = 100;
-
-/** One socket or port of the station: its device link and its current (or last) job. */
-export class SlotState {
-  readonly index: number;
-  /** 1-based, as printed on the fixture. */
-  readonly name: string;
-  /** The current job's phase and bytes. */
-  readonly progress = new JobProgress();
-  #link = $state.raw<SlotLink>({ kind: 'virtual', fault: 'none' });
-  #status = $state<SlotStatus>('idle');
-  #serial = $state<string | null>(null);
-  #deviceId = $state<string | null>(null);
-  #error = $state.raw<FlashErrorInfo | null>(null);
-  #durationMs = $state<number | null>(null);
-  #attempt = $state(1);
-  #boardId = $state<string | null>(null);
-  #passed = $state(0);
-  #failed = $state(0);
-  #jobId: string | null = null;
-  #workerIndex = 0;
-  #startedAt = 0;
-  #verify = true;
-
-  constructor(index: number) {
-    this.index = index;
-    this.name = String(index + 1);
-  }
-
-  get link() {
-    return this.#link;
-  }
-  get status() {
-    return this.#status;
-  }
-  get running() {
-    return this.#status === 'running';
-  }
-  get serial() {
-    return this.#serial;
-  }
-  get deviceId() {
-    return this.#deviceId;
-  }
-  get error() {
-    return this.#error;
-  }
-  get durationMs() {
-    return this.#durationMs;
-  }
-  get attempt() {
-    return this.#attempt;
-  }
-  get boardId() {
-    return this.#boardId;
-  }
-  /** Results in this slot since the page was opened. */
-  get passed() {
-    return this.#passed;
-  }
-  get failed() {
-    return this.#failed;
-  }
-  get jobId() {
-    return this.#jobId;
-  }
-  get workerIndex() {
-    return this.#workerIndex;
-  }
-
-  /** 0..1 over the whole job (see JobProgress.fraction). */
-  get overall(): number {
-    if (this.#status === 'passed') return 1;
-    if (this.#status !== 'running') return 0;
-    return this.progress.fraction(this.#verify);
-  }
-
-  setLink(link: SlotLink): void {
-    if (!this.running) this.#link = link;
-  }
-
-  /** A scanned board ID for the device now in this slot. */
-  setBoardId(id: string | null): void {
-    this.#boardId = id;
-  }
-
-  begin(jobId: string, attempt: number, workerIndex: number, verify: boolean): void {
-    this.#jobId = jobId;
-    this.#attempt = attempt;
-    this.#workerIndex = workerIndex;
-    this.#verify = verify;
-    this.#status = 'running';
-    this.progress.start();
-    this.#serial = null;
-    this.#deviceId = null;
-    this.#error = null;
-    this.#durationMs = null;
-    this.#startedAt = performance.now();
-  }
-
-  apply(event: StationEvent): void {
-    switch (event.type) {
-      case 'serial':
-        this.#serial = event.text;
-        break;
-      case 'phase':
-      case 'progress':
-        this.progress.apply(event);
-        break;
-      case 'identified':
-        this.#deviceId = event.device.id;
-        break;
-      default:
-        break;
-    }
-  }
-
-  end(result: Result<{ serial?: string; device: { id: string }; verified: boolean }>): SlotStatus {
-    this.#durationMs = performance.now() - this.#startedAt;
-    if (result.ok && result.value.verified) {
-      this.#status = 'passed';
-      this.progress.finish();
-      this.#passed++;
-      if (result.value.serial) this.#serial = result.value.serial;
-      this.#deviceId = result.value.device.id;
-    } else if (!result.ok && result.error.code === 'aborted') {
-      this.#status = 'cancelled';
-      this.#error = result.error;
-    } else {
-      this.#status = 'failed';
-      this.#failed++;
-      this.#error = result.ok ? { code: 'verify-mismatch', message: 'Written but not verified.', hint: 'Turn verify on in the recipe.' } : result.error;
-    }
-    return this.#status;
-  }
-}
 
 /**
  * The production station: N slots, one recipe applied to all, each slot an independent job in a
@@ -181,9 +44,13 @@ export class StationState {
   #startError = $state.raw<FlashErrorInfo | null>(null);
   /** The slot set-up panel stays open across visits to other screens. */
   setupOpen = $state(false);
-  #pending = new Map<SlotState, StationEvent[]>();
-  #frame: number | null = null;
-  #fallback: ReturnType<typeof setTimeout> | null = null;
+  /** Job events, applied to the tiles once per frame; of a run of progress events only the last counts. */
+  #events = new FrameBatch<SlotState, StationEvent>((slot, events) =>
+    events.forEach((e, i) => {
+      if (e.type === 'progress' && events[i + 1]?.type === 'progress') return;
+      slot.apply(e);
+    }),
+  );
   #historyTimer: ReturnType<typeof setTimeout> | null = null;
   #warmed = '';
 
@@ -192,6 +59,10 @@ export class StationState {
   readonly #history: HistoryState;
   readonly #catalog: Catalog;
   readonly support: BrowserSupport;
+  /** Operator mode: scan, start and stop only, left with the recipe's PIN. */
+  readonly lock: OperatorLock;
+  /** Units per hour, yield and the last serial, from this station's audit trail. */
+  readonly figures = new DashboardState();
 
   readonly running = $derived(this.#slots.some((s) => s.running));
   readonly recipe: Recipe | undefined = $derived.by(() => this.#recipes.find(this.#settings.current.stationRecipeId));
@@ -202,6 +73,7 @@ export class StationState {
     this.#history = deps.history;
     this.#catalog = deps.catalog;
     this.support = deps.support;
+    this.lock = new OperatorLock({ settings: deps.settings, recipes: deps.recipes, recipe: () => this.recipe });
     this.#resize(DEFAULT_SLOTS);
   }
 
@@ -212,10 +84,7 @@ export class StationState {
     return this.#settings.current.stationName?.trim() || 'Station 1';
   }
   get operatorMode(): boolean {
-    return this.#settings.current.operatorMode ?? false;
-  }
-  set operatorMode(on: boolean) {
-    void this.#settings.update({ operatorMode: on });
+    return this.lock.on;
   }
   get mute(): boolean {
     return this.#settings.current.mute ?? false;
@@ -254,7 +123,7 @@ export class StationState {
     return this.recipe?.id ?? '';
   }
   set recipeId(id: string) {
-    if (this.running) return;
+    if (this.running || this.operatorMode) return;
     void this.#settings.update({ stationRecipeId: id || undefined });
   }
 
@@ -448,7 +317,7 @@ export class StationState {
       result = { ok: false, error: { code: 'port-unavailable', message: err instanceof Error ? err.message : String(err), hint: 'Choose the slot\'s port again.' } };
     }
     if (slot.jobId !== jobId) return;
-    this.#flush();
+    this.#events.flush();
     const status = slot.end(result);
     if (status === 'failed' && !this.mute) failBeep();
     // A passed board leaves the slot: the next one needs its own ID. A failed one stays for a retry.
@@ -477,29 +346,13 @@ export class StationState {
   }
 
   #enqueue(slot: SlotState, jobId: string, event: StationEvent): void {
-    if (slot.jobId !== jobId || !slot.running) return;
-    const list = this.#pending.get(slot);
-    if (list) list.push(event);
-    else this.#pending.set(slot, [event]);
-    if (this.#frame !== null) return;
-    this.#frame = requestAnimationFrame(() => this.#flush());
-    // A hidden tab gets no frames: apply at a slower pace then, so the tiles are right when it shows.
-    this.#fallback = setTimeout(() => this.#flush(), 250);
+    if (slot.jobId === jobId && slot.running) this.#events.push(slot, event);
   }
 
-  #flush(): void {
-    if (this.#frame !== null) cancelAnimationFrame(this.#frame);
-    if (this.#fallback !== null) clearTimeout(this.#fallback);
-    this.#frame = this.#fallback = null;
-    const pending = this.#pending;
-    this.#pending = new Map();
-    for (const [slot, events] of pending) {
-      // Only the last progress of a run of progress events matters.
-      events.forEach((e, i) => {
-        if (e.type === 'progress' && events[i + 1]?.type === 'progress') return;
-        slot.apply(e);
-      });
-    }
+  /** Re-reads this station's figures (units per hour, yield, last serial) from the audit trail. */
+  refreshFigures(): Promise<void> {
+    this.figures.station = this.name;
+    return this.figures.refresh();
   }
 
   #refreshHistorySoon(): void {
@@ -507,6 +360,7 @@ export class StationState {
     this.#historyTimer = setTimeout(() => {
       this.#historyTimer = null;
       void this.#history.refresh();
+      void this.refreshFigures();
     }, 400);
   }
 

@@ -164,3 +164,18 @@ export interface ProductionApi {
   /** Tries to deliver every waiting record now instead of at its backoff time. */
   retryMes(): Promise<Result<MesStatus>>;
 }
+
+/**
+ * The recipe, if any, other than `ownId` already called `name`. Names are unique without regard to
+ * case and spacing: the operator picks a recipe by its name, so two alike would be a coin toss.
+ */
+export function recipeNamedLike(name: string, recipes: readonly Pick<Recipe, 'id' | 'name'>[], ownId?: string): Pick<Recipe, 'id' | 'name'> | undefined {
+  const key = (n: string) => n.trim().replace(/\s+/g, ' ').toLocaleLowerCase();
+  const wanted = key(name);
+  return wanted === '' ? undefined : recipes.find((r) => r.id !== ownId && key(r.name) === wanted);
+}
+
+/** The sentence for a name that is taken (the editor shows it before the worker would refuse it). */
+export function nameTakenMessage(existing: Pick<Recipe, 'name'>): string {
+  return `A recipe named "${existing.name}" already exists: give this one another name.`;
+}

@@ -74,6 +74,7 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
           { ...draft, ...(serial ? { serial } : {}), firmware: { fileSha256: fw.summary.fileSha256, name: draft.firmware.name || fw.summary.name } },
           fw.image,
         );
+        recipeRules.requireUniqueName(clean.name, await recipes.listRecipes(db), id);
         const now = deps.now();
         const recipe: Recipe = {
           ...clean,
@@ -149,6 +150,7 @@ export function productionApi(ctx: WorkerContext): ProductionApi {
           revision: replace ? existing.revision + 1 : 1,
           ...(lock ? { lock } : {}),
         };
+        recipeRules.requireUniqueName(out.name, await recipes.listRecipes(db), out.id);
         if (!(await recipes.putRecipe(db, out, replace ? existing.revision : undefined))) {
           throw new FlashError('conflict', 'The recipe was changed elsewhere during the import.', { hint: 'Import it again.' });
         }

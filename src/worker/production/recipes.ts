@@ -3,7 +3,7 @@ import { toHex } from '../../core/bytes/hex';
 import type { FirmwareImage } from '../../core/image/memory-image';
 import { applySerial, serialEncoding, type SerialRule } from '../../core/production/serialize';
 import { findDriver } from '../../drivers/registry';
-import type { Recipe, RecipeDraft, RecipeLock, SerialSettings, TextExport } from '../../shared/api';
+import { nameTakenMessage, recipeNamedLike, type Recipe, type RecipeDraft, type RecipeLock, type SerialSettings, type TextExport } from '../../shared/api';
 import { FlashError } from '../../shared/errors';
 import type { JobOptions } from '../../shared/model';
 
@@ -13,6 +13,7 @@ import type { JobOptions } from '../../shared/model';
  * Invariants:
  * - a stored recipe names a registered driver, a firmware file in the library, and a serial rule whose
  *   first number fits its format and whose CRC does not cover itself (checked on the real image);
+ * - no two recipes share a name (ignoring case and spacing): the operator picks by name;
  * - a locked recipe is changed or deleted only with its PIN, and keeps its lock when saved;
  * - every saved change counts the revision up; jobs record the revision they ran.
  */
@@ -42,6 +43,12 @@ export function requirePin(recipe: Recipe, pin: string | undefined, doing: strin
       details: { recipeId: recipe.id },
     });
   }
+}
+
+/** Refuses a name another recipe (not `ownId`) already has. */
+export function requireUniqueName(name: string, all: readonly Recipe[], ownId: string): void {
+  const taken = recipeNamedLike(name, all, ownId);
+  if (taken) throw new FlashError('unsupported', nameTakenMessage(taken), { hint: 'Rename it, or edit the existing recipe instead.', details: { recipeId: taken.id } });
 }
 
 /** The recipe's serial settings as the core's rule (addresses and CRC range as numbers). */

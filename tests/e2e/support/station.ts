@@ -57,3 +57,22 @@ export async function waitForRun(page: Page, timeout = 60_000) {
     })),
   );
 }
+
+/** Enters operator mode from the station screen, locking the recipe with `pin` when it is not locked yet. */
+export async function enterOperatorMode(page: Page, pin: string) {
+  await page.getByRole('button', { name: 'Operator mode…' }).click();
+  const field = page.getByRole('textbox', { name: 'PIN' });
+  if (await field.isVisible()) {
+    await field.fill(pin);
+    await page.getByRole('button', { name: 'Lock and enter operator mode' }).click();
+  }
+  await page.getByRole('button', { name: 'Leave operator mode…' }).waitFor();
+}
+
+/** Leaves operator mode with `pin`; resolves once the main navigation is back. */
+export async function leaveOperatorMode(page: Page, pin: string) {
+  await page.getByRole('button', { name: 'Leave operator mode…' }).click();
+  await page.getByRole('textbox', { name: 'PIN' }).fill(pin);
+  await page.getByRole('button', { name: 'Leave operator mode', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
