@@ -360,7 +360,8 @@ export class StationState {
     this.#historyTimer = setTimeout(() => {
       this.#historyTimer = null;
       void this.#history.refresh();
-      void this.refreshFigures();
+      // Once the run is over: the figures' shift-long query stays out of the workers' way meanwhile.
+      if (!this.running) void this.refreshFigures();
     }, 400);
   }
 
