@@ -48,7 +48,7 @@ export function requirePin(recipe: Recipe, pin: string | undefined, doing: strin
 /** Refuses a name another recipe (not `ownId`) already has. */
 export function requireUniqueName(name: string, all: readonly Recipe[], ownId: string): void {
   const taken = recipeNamedLike(name, all, ownId);
-  if (taken) throw new FlashError('unsupported', nameTakenMessage(taken), { hint: 'Rename it, or edit the existing recipe instead.', details: { recipeId: taken.id } });
+  if (taken) throw new FlashError('invalid-argument', nameTakenMessage(taken), { hint: 'Rename it, or edit the existing recipe instead.', details: { recipeId: taken.id } });
 }
 
 /** The recipe's serial settings as the core's rule (addresses and CRC range as numbers). */
