@@ -1,8 +1,10 @@
 import type { FlashErrorInfo, Result } from '../shared/errors';
 import type { DeviceSelector } from '../shared/model';
+import { samePort, serialApi } from './serial-api';
 
 /** What this browser can reach. Virtual devices need none of it. */
 export interface BrowserSupport {
+  /** Serial ports reachable: Web Serial, or USB CDC-ACM devices over WebUSB (Android, see serial-api.ts). */
   serial: boolean;
   usb: boolean;
   secureContext: boolean;
@@ -10,7 +12,7 @@ export interface BrowserSupport {
 
 export function browserSupport(): BrowserSupport {
   return {
-    serial: typeof navigator !== 'undefined' && 'serial' in navigator,
+    serial: typeof navigator !== 'undefined' && ('serial' in navigator || 'usb' in navigator),
     usb: typeof navigator !== 'undefined' && 'usb' in navigator,
     secureContext: typeof window !== 'undefined' && window.isSecureContext,
   };
@@ -53,12 +55,13 @@ function hex4(n: number | undefined): string {
  * Resolves null when the user closes the picker without choosing.
  */
 export async function requestSerialPort(filters: { usbVendorId: number; usbProductId?: number }[]): Promise<Result<PickedPort> | null> {
-  if (!('serial' in navigator)) return { ok: false, error: noSerial() };
+  const serial = serialApi();
+  if (!serial) return { ok: false, error: noSerial() };
   let port: SerialPort;
   // Web Serial filters know only the IDs (class fields are WebUSB's).
   const serialFilters = filters.map((f) => (f.usbProductId === undefined ? { usbVendorId: f.usbVendorId } : { usbVendorId: f.usbVendorId, usbProductId: f.usbProductId }));
   try {
-    port = await navigator.serial.requestPort(serialFilters.length > 0 ? { filters: serialFilters } : {});
+    port = await serial.requestPort(serialFilters.length > 0 ? { filters: serialFilters } : {});
   } catch (err) {
     if ((err as { name?: string }).name === 'NotFoundError') return null; // picker closed
     return {
@@ -76,12 +79,12 @@ export async function requestSerialPort(filters: { usbVendorId: number; usbProdu
 /** The port's place among granted ports with the same VID/PID, as the worker will see them. */
 export async function describePort(port: SerialPort): Promise<PickedPort> {
   const info = port.getInfo();
-  const all = await navigator.serial.getPorts();
+  const all = (await serialApi()?.getPorts()) ?? [];
   const group = all.filter((p) => {
     const i = p.getInfo();
     return i.usbVendorId === info.usbVendorId && i.usbProductId === info.usbProductId;
   });
-  let index = group.indexOf(port);
+  let index = group.findIndex((p) => samePort(p, port));
   if (index < 0) index = group.length - 1; // should not happen: a picked port is granted
   const vendor = info.usbVendorId === undefined ? 'Serial port' : (VENDORS[info.usbVendorId] ?? 'USB serial');
   const ids = info.usbVendorId === undefined ? '' : ` (${hex4(info.usbVendorId)}:${hex4(info.usbProductId)})`;

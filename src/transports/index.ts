@@ -1,3 +1,4 @@
+import { cdcAcmSerial, type UsbLike } from './cdc-acm';
 import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
 import { FlashError } from '../shared/errors';
@@ -146,6 +147,7 @@ async function openGrantedSerialPort(
 }
 
 function workerSerial(): { getPorts(): Promise<SerialPortLike[]> } | undefined {
-  const nav = (globalThis as { navigator?: { serial?: { getPorts(): Promise<SerialPortLike[]> } } }).navigator;
-  return nav?.serial;
+  const nav = (globalThis as { navigator?: { serial?: { getPorts(): Promise<SerialPortLike[]> }; usb?: UsbLike } }).navigator;
+  // Android: no Web Serial, but WebUSB: CDC-ACM devices as serial ports (transports/cdc-acm.ts).
+  return nav?.serial ?? (nav?.usb ? cdcAcmSerial(nav.usb) : undefined);
 }

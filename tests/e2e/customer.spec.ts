@@ -50,7 +50,11 @@ const ESP = { name: 'Acme Plant Sensor', version: '3.1.0', builds: [{ chipFamily
 describe('the customer screen', () => {
   it('offers no Install where the browser cannot reach the device, and no virtual device by itself', async () => {
     const { page, context, errors } = app.browser;
-    await context.addInitScript(() => delete (Navigator.prototype as { serial?: unknown }).serial);
+    // Firefox and Safari: neither Web Serial nor WebUSB.
+    await context.addInitScript(() => {
+      delete (Navigator.prototype as { serial?: unknown }).serial;
+      delete (Navigator.prototype as { usb?: unknown }).usb;
+    });
     await open(page, await site(ESP, { 'app.bin': APP }));
     await page.getByText('Open this link in Chrome or Edge on a computer.').waitFor();
     expect(await page.getByRole('button', { name: 'Install', exact: true }).count()).toBe(0);
@@ -83,6 +87,28 @@ describe('the customer screen', () => {
     expect(asked - clicked).toBeLessThan(500);
     // Closing the chooser is not an error: Install is offered again.
     expect(await install.isEnabled()).toBe(true);
+  });
+
+  it('on Android (WebUSB, no Web Serial) asks for a USB CDC-ACM device as the serial port', async () => {
+    const { page, context, errors } = app.browser;
+    await context.addInitScript(() => {
+      delete (Navigator.prototype as { serial?: unknown }).serial;
+      const usb = navigator.usb as USB & { asked?: USBDeviceRequestOptions[] };
+      usb.requestDevice = async (options: USBDeviceRequestOptions) => {
+        (usb.asked ??= []).push(options);
+        throw new DOMException('No device selected.', 'NotFoundError');
+      };
+    });
+    await open(page, await site(ESP, { 'app.bin': APP }));
+    const install = page.getByRole('button', { name: 'Install', exact: true });
+    await install.click();
+    await expect.poll(() => page.evaluate(() => (navigator.usb as USB & { asked?: unknown[] }).asked?.length ?? 0)).toBe(1);
+    const filters = await page.evaluate(() => (navigator.usb as USB & { asked: USBDeviceRequestOptions[] }).asked[0]!.filters);
+    // web-serial-polyfill asks for CDC communications-class devices (class 2) of the board's vendors.
+    expect(filters.length).toBeGreaterThan(0);
+    expect(filters.every((f) => f.classCode === 2)).toBe(true);
+    expect(await install.isEnabled()).toBe(true);
+    expect(errors).toEqual([]);
   });
 
   it('refuses a static host’s HTML page answered for a missing part: nothing is written', async () => {

@@ -1,3 +1,4 @@
+import { serialApi } from '../serial-api';
 import type { FlashErrorInfo } from '../../shared/errors';
 import type { DeviceSelector } from '../../shared/model';
 import {
@@ -226,7 +227,7 @@ export class DeviceState {
   async restorePort(saved: { usbVendorId?: number; usbProductId?: number; index: number }): Promise<void> {
     if (!this.support.serial || this.#port) return;
     try {
-      const group = (await navigator.serial.getPorts()).filter((p) => {
+      const group = ((await serialApi()?.getPorts()) ?? []).filter((p) => {
         const info = p.getInfo();
         return info.usbVendorId === saved.usbVendorId && info.usbProductId === saved.usbProductId;
       });

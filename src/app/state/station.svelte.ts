@@ -1,3 +1,4 @@
+import { serialApi } from '../serial-api';
 import { proxy } from 'comlink';
 import type { Recipe, ScanContext, StationEvent, StationJobSpec } from '../../shared/api';
 import type { FlashErrorInfo, Result } from '../../shared/errors';
@@ -220,7 +221,7 @@ export class StationState {
       this.#portError = picked.error;
       return;
     }
-    const ports = await navigator.serial.getPorts();
+    const ports = (await serialApi()?.getPorts()) ?? [];
     const port = ports.filter((p) => sameIds(p, picked.value.selector))[picked.value.selector.index];
     if (port) slot.setLink({ kind: 'serial', port, label: picked.value.label });
   }
@@ -228,7 +229,7 @@ export class StationState {
   /** Puts every port this site may already use into the slots, in order (a station's usual set-up). */
   async useGrantedPorts(): Promise<number> {
     if (!this.support.serial || this.running) return 0;
-    const ports = await navigator.serial.getPorts();
+    const ports = (await serialApi()?.getPorts()) ?? [];
     if (ports.length > this.#slots.length) this.slotCount = ports.length;
     for (const [i, port] of ports.entries()) {
       const d = await describePort(port);
