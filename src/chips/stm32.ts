@@ -68,6 +68,8 @@ export interface Stm32Family {
   optionBytes?: { start: number; end: number };
   /** 16-bit flash size in KiB (reference manual, "Flash size data register"). */
   flashSizeRegister?: number;
+  /** The 96-bit unique device ID (reference manual, "Unique device ID register"), where known. */
+  uidRegister?: number;
   /** Erase units per write-protection bit (stm32flash "PPS"). */
   wrpPagesPerSector: number;
   timing: FlashTiming;
@@ -130,28 +132,28 @@ function family(row: FamilyRow, bootloader: BootloaderTraits): Stm32Family {
 
 function f0(pid: number, name: string, flashMax: number, pageSize: number, ram: [number, number], sys: number, pps: number, extra: Partial<BootloaderTraits> = {}): Stm32Family {
   return family(
-    { pid, series: 'F0', name, flashMax, layout: pages(pageSize), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: sys, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7cc, wrpPagesPerSector: pps, timing: F0_TIMING },
+    { pid, series: 'F0', name, flashMax, layout: pages(pageSize), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: sys, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7cc, uidRegister: 0x1fff_f7ac, wrpPagesPerSector: pps, timing: F0_TIMING },
     { ...V31, ...extra },
   );
 }
 
 function f1(pid: number, name: string, flashMax: number, pageSize: number, ram: [number, number], sys: number, pps: number): Stm32Family {
   return family(
-    { pid, series: 'F1', name, flashMax, layout: pages(pageSize), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: sys, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7e0, wrpPagesPerSector: pps, timing: F1_TIMING },
+    { pid, series: 'F1', name, flashMax, layout: pages(pageSize), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: sys, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7e0, uidRegister: 0x1fff_f7e8, wrpPagesPerSector: pps, timing: F1_TIMING },
     LEGACY_V22,
   );
 }
 
 function f3(pid: number, name: string, flashMax: number, ram: [number, number]): Stm32Family {
   return family(
-    { pid, series: 'F3', name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_d800, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7cc, wrpPagesPerSector: 2, timing: F1_TIMING },
+    { pid, series: 'F3', name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_d800, end: 0x1fff_f800 }, optionBytes: F0_OPT, flashSizeRegister: 0x1fff_f7cc, uidRegister: 0x1fff_f7ac, wrpPagesPerSector: 2, timing: F1_TIMING },
     V31,
   );
 }
 
 function f4(pid: number, name: string, sectors: readonly number[], ramEnd: number, opt = F4_OPT, series: Stm32Series = 'F4'): Stm32Family {
   return family(
-    { pid, series, name, flashMax: sum(sectors), layout: { kind: 'sectors', sectors }, ram: { start: series === 'F2' ? 0x2000_2000 : 0x2000_3000, end: ramEnd }, systemMemory: { start: 0x1fff_0000, end: 0x1fff_7800 }, optionBytes: opt, flashSizeRegister: 0x1fff_7a22, wrpPagesPerSector: 1, timing: F4_TIMING },
+    { pid, series, name, flashMax: sum(sectors), layout: { kind: 'sectors', sectors }, ram: { start: series === 'F2' ? 0x2000_2000 : 0x2000_3000, end: ramEnd }, systemMemory: { start: 0x1fff_0000, end: 0x1fff_7800 }, optionBytes: opt, flashSizeRegister: 0x1fff_7a22, uidRegister: 0x1fff_7a10, wrpPagesPerSector: 1, timing: F4_TIMING },
     V31,
   );
 }
@@ -165,7 +167,7 @@ function f7(pid: number, name: string, sectors: readonly number[], ramEnd: numbe
 
 function g(pid: number, series: 'G0' | 'G4', name: string, flashMax: number, ram: [number, number], sysEnd: number): Stm32Family {
   return family(
-    { pid, series, name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_0000, end: sysEnd }, optionBytes: series === 'G0' ? G_OPT : { start: 0x1fff_7800, end: 0x1fff_7830 }, flashSizeRegister: 0x1fff_75e0, wrpPagesPerSector: 1, timing: G_TIMING },
+    { pid, series, name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_0000, end: sysEnd }, optionBytes: series === 'G0' ? G_OPT : { start: 0x1fff_7800, end: 0x1fff_7830 }, flashSizeRegister: 0x1fff_75e0, uidRegister: 0x1fff_7590, wrpPagesPerSector: 1, timing: G_TIMING },
     V31,
   );
 }
@@ -186,7 +188,7 @@ function l1(pid: number, name: string, flashMax: number, ram: [number, number], 
 
 function l4(pid: number, name: string, flashMax: number, ram: [number, number], extra: Partial<BootloaderTraits> = {}): Stm32Family {
   return family(
-    { pid, series: 'L4', name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_0000, end: 0x1fff_7000 }, optionBytes: L4_OPT, flashSizeRegister: 0x1fff_75e0, wrpPagesPerSector: 1, timing: G_TIMING },
+    { pid, series: 'L4', name, flashMax, layout: pages(2 * K), ram: { start: ram[0], end: ram[1] }, systemMemory: { start: 0x1fff_0000, end: 0x1fff_7000 }, optionBytes: L4_OPT, flashSizeRegister: 0x1fff_75e0, uidRegister: 0x1fff_7590, wrpPagesPerSector: 1, timing: G_TIMING },
     { ...V31, ...extra },
   );
 }

@@ -37,6 +37,23 @@ describe('webprog against simulated boards', () => {
     expect((await webprog('blank-check', '--driver', 'stk500v1', '--port', fresh.path)).code).toBe(0); // still blank
   });
 
+  it.each([
+    ['esp32s3', 'esp-rom', /^ESP32-S3$/, 'mac', /^24:0a:c4:(?:[0-9a-f]{2}:){2}[0-9a-f]{2}$/],
+    ['stm32-usart', 'stm32-usart', /^STM32F10x/, 'uid', /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/],
+  ])('probes %s with its per-unit ID (ESP MAC, STM32 unique ID)', async (what, driver, name, kind, value) => {
+    const board = await simulate(what);
+    try {
+      const r = await webprog('probe', '--json', '--driver', driver, '--port', board.path);
+      expect(r.code, r.stderr).toBe(0);
+      const [p] = jsonLines(r.stdout);
+      expect(p!.device).toMatchObject({ name: expect.stringMatching(name), unitId: { kind, value: expect.stringMatching(value) } });
+      const text = await webprog('probe', '--driver', driver, '--port', board.path);
+      expect(text.stdout).toMatch(new RegExp(`^ +${kind} +\\S+$`, 'm'));
+    } finally {
+      board.stop();
+    }
+  });
+
   it('--no-verify exits 0 with a NOT verified line, and keeps the serial as written-unverified', async () => {
     const state = join(dir, 'state');
     const r = await webprog('flash', '--no-verify', '--driver', 'stk500v1', '--port', uno.path, '--state-dir', state, '--serial-address', '0x7000', '--serial-start', '77', hexFile);

@@ -61,6 +61,8 @@ export interface Driver {
   verifyBlock?(memory: string, address: number, expected: Uint8Array): Promise<{ equal: boolean; device: string; expected: string }>;
   /** Whole-chip erase, where the device has one that really erases. */
   erase?(): Promise<void>;
+  /** The unit's own ID where the protocol can read one (ESP MAC, STM32 96-bit UID); asked by a probe, after identify(). */
+  unitId?(): Promise<{ kind: 'mac' | 'uid'; value: string } | undefined>;
   /**
    * End the session and release the link. Never throws. `outcome.ok` is false when the job failed
    * (including a verify mismatch core found): a driver that would start the application on leaving

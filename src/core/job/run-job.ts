@@ -160,9 +160,10 @@ export async function runVerify(driver: Driver, original: FirmwareImage, rt: Job
 export async function runProbe(driver: Driver, rt: JobRuntime): Promise<Identified> {
   return session(driver, rt, async (tracker) => {
     const identified = await connectAndIdentify(driver, tracker, rt);
+    const unitId = await driver.unitId?.();
     tracker.enter('finish');
     await driver.close({ ok: true });
-    return identified;
+    return unitId ? { ...identified, device: { ...identified.device, unitId } } : identified;
   });
 }
 

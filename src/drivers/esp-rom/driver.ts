@@ -193,6 +193,16 @@ export class EspRomDriver implements Driver {
     };
   }
 
+  /** The factory MAC address from eFuse (esptool read_mac), where the chip record knows where it is. */
+  async unitId(): Promise<{ kind: 'mac'; value: string } | undefined> {
+    const at = this.chip?.macEfuse;
+    if (at === undefined) return undefined;
+    const low = (await this.link.command(Command.READ_REG, words(at))).value >>> 0;
+    const high = (await this.link.command(Command.READ_REG, words(at + 4))).value >>> 0;
+    const bytes = [(high >>> 8) & 0xff, high & 0xff, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
+    return { kind: 'mac', value: bytes.map((b) => b.toString(16).padStart(2, '0')).join(':') };
+  }
+
   constraints(_memory: string): BlockConstraints {
     return { pageSize: SECTOR_SIZE, maxBlock: MAX_BLOCK, maxReadBlock: MAX_BLOCK, fill: 0xff };
   }

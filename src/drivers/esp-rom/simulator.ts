@@ -720,6 +720,10 @@ export class EspRomSimulator implements Simulator {
 
   private readReg(address: number): number {
     if (address === CHIP_DETECT_MAGIC_REG_ADDR) return this.chip.magicValues[this.chip.magicValues.length - 1]!;
+    // A factory MAC in Espressif's OUI 24:0a:c4, the rest from the chip, as esptool read_mac decodes it.
+    const mac = this.chip.macEfuse;
+    if (mac !== undefined && address === mac) return (0xc4000000 | ((this.chip.imageChipId ?? 0) << 16) | 0x1234) >>> 0;
+    if (mac !== undefined && address === mac + 4) return 0x240a;
     const probe = this.chip.portProbe;
     if (probe && address === probe.address) {
       if (this.variant.usbOtg && probe.usbOtg !== undefined) return probe.usbOtg;

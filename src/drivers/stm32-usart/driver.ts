@@ -607,6 +607,21 @@ export class Stm32UsartDriver implements Driver {
     for (const [at, bytes] of keep.sort((a, b) => a[0] - b[0])) await this.writeChunk(at, bytes);
   }
 
+  /** The 96-bit unique device ID, as STM32CubeProgrammer shows it (word 0 first, each little-endian); undefined where the ROM hides it. */
+  async unitId(): Promise<{ kind: 'uid'; value: string } | undefined> {
+    const at = this.family?.uidRegister;
+    if (at === undefined) return undefined;
+    try {
+      const bytes = await this.readChunk(at, 12);
+      const words = [0, 4, 8].map((i) => (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) >>> 0);
+      return { kind: 'uid', value: words.map((w) => w.toString(16).padStart(8, '0')).join('-') };
+    } catch (err) {
+      if (fatal(err)) throw err;
+      this.ctx.log('debug', `The unique ID could not be read: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
   private async readChunk(address: number, length: number): Promise<Uint8Array> {
     return this.retry(`read at ${addressHex(address)}`, () => this.readMemory(address, length, this.options.pipeline !== false));
   }

@@ -517,6 +517,9 @@ export class Stm32UsartSimulator implements Simulator {
     if (this.inFlash(address, 1)) return this.flash[address - STM32_FLASH_BASE];
     if (address >= 0x2000_0000 && address < fam.ram.end) return this.ram[address - 0x2000_0000];
     if (fam.optionBytes && address >= fam.optionBytes.start && address < fam.optionBytes.end) return this.optionBytes[address - fam.optionBytes.start];
+    // A per-unit ID made from the part, so two simulated parts differ and a probe has something real to read.
+    const uid = fam.uidRegister;
+    if (uid !== undefined && address >= uid && address < uid + 12) return (fam.pid * 31 + (address - uid) * 0x3b + this.part.flashSize / 1024) & 0xff;
     const reg = fam.flashSizeRegister;
     if (reg !== undefined && address >= reg && address < reg + 2) return ((this.part.flashSize / 1024) >> (8 * (address - reg))) & 0xff;
     if (address >= fam.systemMemory.start && address < fam.systemMemory.end) return (address * 0x9e37) >>> 13 & 0xff; // stands in for ROM code

@@ -15,6 +15,11 @@ export interface EspChip {
   imageChipId: number | null;
   /** How its ROM answers GET_SECURITY_INFO: not at all, 12 bytes without chip_id (S2), or 20 bytes. */
   securityInfo: 'none' | 'short' | 'full';
+  /**
+   * The factory MAC in eFuse: READ_REG of this word and the next; the MAC is their big-endian bytes
+   * (next word first) without the first two (esptool read_mac, MAC_EFUSE_REG). Absent on the ESP8266.
+   */
+  macEfuse?: number;
   /** Flash offset of the 2nd-stage bootloader (esptool BOOTLOADER_FLASH_OFFSET). */
   bootloaderOffset: number;
   /** Status bytes at the end of a ROM response: 2 on the ESP8266, 4 on ESP32 and later. */

@@ -7,6 +7,7 @@ export const esp32: EspChip = {
   magicValues: [0x00f01d83],
   imageChipId: 0,
   securityInfo: 'none',
+  macEfuse: 0x3ff5_a004,
   bootloaderOffset: 0x1000,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

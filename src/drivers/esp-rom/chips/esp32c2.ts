@@ -7,6 +7,7 @@ export const esp32c2: EspChip = {
   magicValues: [0x6f51306f, 0x7c41a06f, 0x0c21e06f],
   imageChipId: 12,
   securityInfo: 'full',
+  macEfuse: 0x6000_8840,
   bootloaderOffset: 0x0,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

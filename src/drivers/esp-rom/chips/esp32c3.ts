@@ -7,6 +7,7 @@ export const esp32c3: EspChip = {
   magicValues: [0x6921506f, 0x1b31506f, 0x4881606f, 0x4361606f],
   imageChipId: 5,
   securityInfo: 'full',
+  macEfuse: 0x6000_8844,
   bootloaderOffset: 0x0,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

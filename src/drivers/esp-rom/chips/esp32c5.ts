@@ -7,6 +7,7 @@ export const esp32c5: EspChip = {
   magicValues: [0x1101406f, 0x63e1406f, 0x5fd1406f],
   imageChipId: 23,
   securityInfo: 'full',
+  macEfuse: 0x600b_4044,
   bootloaderOffset: 0x2000,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

@@ -7,6 +7,7 @@ export const esp32c6: EspChip = {
   magicValues: [0x2ce0806f],
   imageChipId: 13,
   securityInfo: 'full',
+  macEfuse: 0x600b_0844,
   bootloaderOffset: 0x0,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

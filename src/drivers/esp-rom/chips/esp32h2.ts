@@ -7,6 +7,7 @@ export const esp32h2: EspChip = {
   magicValues: [0xd7b73e80, 0x97e30068],
   imageChipId: 16,
   securityInfo: 'full',
+  macEfuse: 0x600b_0844,
   bootloaderOffset: 0x0,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

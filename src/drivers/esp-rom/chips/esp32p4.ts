@@ -10,6 +10,7 @@ export const esp32p4: EspChip = {
   magicValues: [0x0, 0x0addbad0, 0x7039ad9],
   imageChipId: 18,
   securityInfo: 'full',
+  macEfuse: 0x5012_d044,
   bootloaderOffset: 0x2000,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

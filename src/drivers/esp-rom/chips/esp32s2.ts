@@ -7,6 +7,7 @@ export const esp32s2: EspChip = {
   magicValues: [0x000007c6],
   imageChipId: 2,
   securityInfo: 'short',
+  macEfuse: 0x3f41_a044,
   bootloaderOffset: 0x1000,
   romStatusBytes: 4,
   romHasFlashExtensions: true,

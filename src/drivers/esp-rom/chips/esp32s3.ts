@@ -7,6 +7,7 @@ export const esp32s3: EspChip = {
   magicValues: [0x00000009],
   imageChipId: 9,
   securityInfo: 'full',
+  macEfuse: 0x6000_7044,
   bootloaderOffset: 0x0,
   romStatusBytes: 4,
   romHasFlashExtensions: true,
