@@ -4,7 +4,8 @@
  *  1. STK500v1, 28,068 bytes write+verify on real optiboot in simavr: webprog vs avrdude -c arduino.
  *  2. STK500v1 on the in-memory 115200 8N1 link against the protocol floor.
  *  3. Image parsing (8 MiB Intel HEX) vs nrf-intel-hex.
- *  Then serprog vs flashrom, esp-rom vs esptool-js, stm32-usart vs stm32flash, and gang throughput.
+ *  Then serprog vs flashrom, esp-rom vs esptool-js, stm32-usart vs stm32flash, gang throughput, and the
+ *  Arduino Mega (STK500 v2) on its real bootloader vs avrdude -c wiring.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,6 +111,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   esp: async () => (await import('./bench-esp')).benchEsp(),
   stm32: async () => (await import('./bench-stm32')).benchStm32(),
   gang: async () => (await import('./bench-gang')).benchGang(),
+  mega: async () => (await import('./bench-mega')).benchMega(),
   faults: async () => (await import('./bench-faults')).benchFaults(),
 };
 

@@ -5,6 +5,7 @@ import { stm32UsartMeta } from './stm32-usart/meta';
 import { espRomMeta } from './esp-rom/meta';
 import { usbDfuMeta } from './usb-dfu/meta';
 import { stk500v2Meta } from './stk500v2/meta';
+import { avr109Meta } from './avr109/meta';
 
 export interface DriverEntry {
   meta: DriverMeta;
@@ -25,6 +26,7 @@ export const DRIVERS: readonly DriverEntry[] = [
   defineDriver(espRomMeta, () => import('./esp-rom/driver'), () => import('./esp-rom/simulator')),
   defineDriver(usbDfuMeta, () => import('./usb-dfu/driver'), () => import('./usb-dfu/simulator')),
   defineDriver(stk500v2Meta, () => import('./stk500v2/driver'), () => import('./stk500v2/simulator')),
+  defineDriver(avr109Meta, () => import('./avr109/driver'), () => import('./avr109/simulator')),
 ];
 
 export function findDriver(id: string): DriverEntry | undefined {
