@@ -143,7 +143,7 @@ describe('worker API over comlink', () => {
     // The Result carries the outcome and the phase it stopped in; no event repeats it.
     expect(result.error.phase).toBe('write');
     await new Promise((r) => setTimeout(r, 20));
-    expect(events.every((e) => e.type === 'phase' || e.type === 'progress' || e.type === 'identified' || e.type === 'log')).toBe(true);
+    expect(events.every((e) => e.type === 'phase' || e.type === 'plan' || e.type === 'progress' || e.type === 'identified' || e.type === 'log')).toBe(true);
     const [record] = ok(await api.listHistory());
     expect(record).toMatchObject({ status: 'failed', phase: 'write', error: { code: 'device-lost' } });
   });

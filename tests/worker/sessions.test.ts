@@ -27,7 +27,7 @@ function fakeTime() {
   };
 }
 
-const progress = (done: number): JobEvent => ({ type: 'progress', phase: 'write', done, total: 1000, bytesPerSecond: 1, etaMs: null });
+const progress = (done: number): JobEvent => ({ type: 'progress', phase: 'write', done, total: 1000, bytesPerSecond: 1, etaMs: null, overall: 0 });
 
 describe('progress throttling', () => {
   it('sends at most one progress per interval, always the latest, and never reorders', () => {

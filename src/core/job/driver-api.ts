@@ -51,7 +51,16 @@ export interface Driver {
    * Pure with respect to the device: nothing is sent. Verify compares against what it returns.
    */
   prepareImage?(image: FirmwareImage): FirmwareImage;
-  writeBlock(memory: string, address: number, data: Uint8Array): Promise<void>;
+  /**
+   * `progress`, when given, takes the image bytes of this block the device has acknowledged so far
+   * (a driver that sends a block in several frames reports each), so progress never jumps a block.
+   */
+  writeBlock(memory: string, address: number, data: Uint8Array, progress?: (imageBytes: number) => void): Promise<void>;
+  /**
+   * Raw bytes per second the link can carry at best (baud / bits per frame), when the driver knows it and
+   * sends image bytes uncompressed: the job's time left is never less than the line allows.
+   */
+  lineRate?(): number | undefined;
   readBlock?(memory: string, address: number, length: number): Promise<Uint8Array>;
   /**
    * Compares a block on the device without reading it back (device-side MD5, CRC): what the device

@@ -6,6 +6,7 @@ import { concatBytes } from '../bytes/concat';
 import { byteCount, hex, type FirmwareImage } from '../image/memory-image';
 import { planBlocks, readGroups, validateImage, type Block } from '../plan/blocks';
 import type { Driver, Identified } from './driver-api';
+import { PhaseTracker } from './progress';
 import { verifyReadBack, type VerifyLog } from './verify';
 
 export interface JobRuntime {
@@ -64,12 +65,15 @@ export async function runJob(driver: Driver, original: FirmwareImage, options: J
     const planned = blocks.reduce((n, b) => n + b.data.length, 0);
     if (options.skipUnchanged) {
       if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read, so it cannot skip unchanged blocks.');
-      tracker.plan({ read: planned });
+      tracker.plan([{ phase: 'read', bytes: planned }]);
       tracker.enter('read');
       blocks = await changedBlocks(driver, readGroups(blocks, maxRead(driver, blocks)), tracker);
     }
     const total = blocks.reduce((n, b) => n + b.data.length, 0);
-    tracker.plan({ write: total, verify: verify ? total : 0 });
+    tracker.plan([
+      { phase: 'write', bytes: total },
+      ...(verify ? [{ phase: 'verify' as const, bytes: total, how: driver.verifyBlock ? ('device-digest' as const) : ('read-back' as const) }] : []),
+    ]);
 
     if (options.erase && driver.erase) {
       tracker.enter('erase');
@@ -78,8 +82,14 @@ export async function runJob(driver: Driver, original: FirmwareImage, options: J
     tracker.enter('write');
     for (const block of blocks) {
       tracker.checkAbort();
-      await atBlock(block, 'writing', () => driver.writeBlock(block.memory, block.address, block.data));
-      tracker.advance(block.data.length);
+      let acknowledged = 0;
+      const progress = (bytes: number) => {
+        const take = Math.min(bytes, block.data.length - acknowledged);
+        acknowledged += take;
+        tracker.advance(take);
+      };
+      await atBlock(block, 'writing', () => driver.writeBlock(block.memory, block.address, block.data, progress));
+      tracker.advance(block.data.length - acknowledged);
     }
     if (verify) {
       if (!driver.readBlock && !driver.verifyBlock) throw new FlashError('unsupported', 'This programmer cannot read back, so it cannot verify.');
@@ -134,7 +144,7 @@ export async function runVerify(driver: Driver, original: FirmwareImage, rt: Job
     const memories = image.segments.map((s) => s.memory).filter((m, i, all) => all.indexOf(m) === i);
     const blocks = memories.flatMap((memory) => planBlocks(image, memory, driver.constraints(memory)));
     const total = blocks.reduce((n, b) => n + b.data.length, 0);
-    tracker.plan({ verify: total });
+    tracker.plan([{ phase: 'verify', bytes: total, how: driver.verifyBlock ? 'device-digest' : 'read-back' }]);
     tracker.enter('verify');
     for (const block of readGroups(blocks, maxRead(driver, blocks))) {
       tracker.checkAbort();
@@ -198,7 +208,7 @@ export async function runRead(
       throw new FlashError('image-out-of-range', `${hex(address)}+${length} is outside ${memory} (${hex(mem.base)}–${hex(mem.base + mem.size - 1)}).`);
     }
     const c = driver.constraints(memory);
-    tracker.plan({ read: length });
+    tracker.plan([{ phase: 'read', bytes: length }]);
     tracker.enter('read');
     const data = new Uint8Array(length);
     // Reads start on a page boundary, so every request is one the bootloader serves in one go.
@@ -225,7 +235,7 @@ export async function runRead(
  * names the phase it happened in, and the driver is closed as failed (it stays in its bootloader).
  */
 async function session<T>(driver: Driver, rt: JobRuntime, body: (tracker: PhaseTracker) => Promise<T>): Promise<T> {
-  const tracker = new PhaseTracker(rt);
+  const tracker = new PhaseTracker(rt, { lineRate: () => driver.lineRate?.() });
   try {
     return await body(tracker);
   } catch (err) {
@@ -335,72 +345,4 @@ function asFlashError(err: unknown, signal: AbortSignalLike): FlashError {
   if (isFlashError(err)) return err;
   if (signal.aborted) return new FlashError('aborted', 'The job was cancelled.', { cause: err });
   return new FlashError('internal', `Unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
-
-
-/** Phase timing, progress with rate and ETA, and cancellation checks. */
-class PhaseTracker {
-  phase: JobPhase = 'connect';
-  readonly phaseMs: Partial<Record<JobPhase, number>> = {};
-  private readonly start: number;
-  private phaseStart: number;
-  private totals: Partial<Record<JobPhase, number>> = {};
-  private totalBytes = 0;
-  private doneBytes = 0;
-  private phaseDone = 0;
-  private transferStart = 0;
-
-  constructor(private readonly rt: JobRuntime) {
-    this.start = this.phaseStart = rt.clock.now();
-  }
-
-  enter(phase: JobPhase): void {
-    this.checkAbort();
-    const now = this.rt.clock.now();
-    this.phaseMs[this.phase] = (this.phaseMs[this.phase] ?? 0) + (now - this.phaseStart);
-    this.phase = phase;
-    this.phaseStart = now;
-    this.phaseDone = 0;
-    if (this.totals[phase] !== undefined && this.transferStart === 0) this.transferStart = now;
-    this.rt.emit({ type: 'phase', phase });
-  }
-
-  /** Bytes each transfer phase will move, so progress and ETA cover the whole job. */
-  plan(totals: Partial<Record<JobPhase, number>>): void {
-    this.totals = { ...this.totals, ...totals };
-    this.totalBytes = Object.values(this.totals).reduce((a, b) => a + (b ?? 0), 0);
-  }
-
-  identified(identified: Identified): void {
-    this.rt.emit({ type: 'identified', device: identified.device });
-  }
-
-  advance(bytes: number): void {
-    this.doneBytes += bytes;
-    this.phaseDone += bytes;
-    const now = this.rt.clock.now();
-    const phaseElapsed = (now - this.phaseStart) / 1000;
-    const transferElapsed = now - this.transferStart;
-    const overall = transferElapsed > 0 ? this.doneBytes / transferElapsed : 0;
-    this.rt.emit({
-      type: 'progress',
-      phase: this.phase,
-      done: this.phaseDone,
-      total: this.totals[this.phase] ?? 0,
-      bytesPerSecond: phaseElapsed > 0 ? this.phaseDone / phaseElapsed : 0,
-      etaMs: overall > 0 ? (this.totalBytes - this.doneBytes) / overall : null,
-    });
-  }
-
-  checkAbort(): void {
-    if (this.rt.signal.aborted) throw new FlashError('aborted', `Cancelled during ${this.phase}.`);
-  }
-
-  elapsed(): number {
-    const now = this.rt.clock.now();
-    this.phaseMs[this.phase] = (this.phaseMs[this.phase] ?? 0) + (now - this.phaseStart);
-    this.phaseStart = now;
-    return now - this.start;
-  }
-
 }

@@ -74,6 +74,11 @@ interface Region {
   next: number;
   acked: number;
   retries: number;
+  /** Image bytes done once frame i is acknowledged (a compressed frame counts its share of the region). */
+  imageBytesAfter: number[];
+  /** Image bytes already reported to `progress`; a resent region reports nothing twice. */
+  reported: number;
+  progress?: (imageBytes: number) => void;
 }
 
 interface InFlight {
@@ -231,13 +236,13 @@ export class EspRomDriver implements Driver {
     return { ...image, segments };
   }
 
-  async writeBlock(memory: string, address: number, bytes: Uint8Array): Promise<void> {
+  async writeBlock(memory: string, address: number, bytes: Uint8Array, progress?: (imageBytes: number) => void): Promise<void> {
     this.requireStub(memory);
     this.forgetDigests(address, bytes.length);
     // Regions end on 64 KiB boundaries, so the stub erases them with 64 KiB block erases.
     for (let at = address; at < address + bytes.length; ) {
       const end = Math.min(address + bytes.length, (Math.floor(at / FLASH_BLOCK_SIZE) + 1) * FLASH_BLOCK_SIZE);
-      this.pending.push(this.region(at, bytes.subarray(at - address, end - address)));
+      this.pending.push(this.region(at, bytes.subarray(at - address, end - address), progress));
       at = end;
       await this.pump(false);
     }
@@ -637,7 +642,7 @@ export class EspRomDriver implements Driver {
   // ---- writing ----------------------------------------------------------------------------------------
 
   /** One region as the frames that write it: FLASH_DEFL_BEGIN + DATA blocks, or plain when deflate does not help. */
-  private region(address: number, data: Uint8Array): Region {
+  private region(address: number, data: Uint8Array, progress?: (imageBytes: number) => void): Region {
     const compressed = zlibSync(data, { level: 9 });
     const deflate = compressed.length < data.length;
     const block = this.port === 'usb-otg' ? BlockSize.FLASH_STUB_USB_OTG : BlockSize.FLASH_STUB;
@@ -660,7 +665,9 @@ export class EspRomDriver implements Driver {
     }
     frames.push(encodeRequest(deflate ? Command.FLASH_DEFL_END : Command.FLASH_END, words(1)));
     frameDeviceMs.push(0);
-    return { address, data, frames, frameDeviceMs, next: 0, acked: 0, retries: 0 };
+    // Progress in image bytes: data frame `seq` carries payload up to (seq + 1) * block of `payload.length`.
+    const imageBytesAfter = [0, ...Array.from({ length: count }, (_, seq) => Math.round((data.length * Math.min(payload.length, (seq + 1) * block)) / payload.length)), data.length];
+    return { address, data, frames, frameDeviceMs, next: 0, acked: 0, retries: 0, imageBytesAfter, reported: 0, ...(progress ? { progress } : {}) };
   }
 
   /**
@@ -712,6 +719,11 @@ export class EspRomDriver implements Driver {
     checkStatus(r, 0);
     this.inflight.shift();
     f.region.acked++;
+    const done = f.region.imageBytesAfter[f.index]!;
+    if (f.region.progress && done > f.region.reported) {
+      f.region.progress(done - f.region.reported);
+      f.region.reported = done;
+    }
     if (f.region.acked === f.region.frames.length) this.pending = this.pending.filter((p) => p !== f.region);
   }
 

@@ -99,6 +99,11 @@ export class Stk500v1Driver implements Driver {
     };
   }
 
+  /** 8N1 at the rate the bootloader answered at: the ceiling the job's time left respects. */
+  lineRate(): number | undefined {
+    return this.baudRate ? this.baudRate / bitsPerFrame(FORMAT_8N1) : undefined;
+  }
+
   constraints(memory: string): BlockConstraints {
     const part = this.requirePart();
     if (memory === 'eeprom') return { pageSize: part.eepromPageSize, maxBlock: 128, fill: 0xff };

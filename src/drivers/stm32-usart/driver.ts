@@ -173,6 +173,11 @@ export class Stm32UsartDriver implements Driver {
     };
   }
 
+  /** 8E1 at the session's rate: the ceiling the job's time left respects. */
+  lineRate(): number {
+    return this.baud / BITS_PER_FRAME;
+  }
+
   constraints(memory: string): BlockConstraints {
     const family = this.requireFamily();
     this.requireFlash(memory);
