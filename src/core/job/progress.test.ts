@@ -11,7 +11,7 @@ function manualClock() {
 function tracker(lineRate?: number) {
   const clock = manualClock();
   const events: JobEvent[] = [];
-  const t = new PhaseTracker({ clock, signal: { aborted: false }, emit: (e) => void events.push(e) }, lineRate ? { lineRate: () => lineRate } : {});
+  const t = new PhaseTracker({ clock, signal: new AbortController().signal, emit: (e) => void events.push(e) }, lineRate ? { lineRate: () => lineRate } : {});
   const progress = () => events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress');
   return { t, clock, events, progress };
 }
