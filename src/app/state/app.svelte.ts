@@ -199,7 +199,37 @@ export class AppState {
     return this.verdict?.reason ?? this.device.missing;
   }
 
+  /** The driver can read the device back, so a job may skip the pages that already hold the image. */
+  get canSkipUnchanged(): boolean {
+    const id = this.device.choice?.driverId;
+    return this.catalog.drivers.find((d) => d.id === id)?.capabilities.read === true;
+  }
+
+  /** "Skip unchanged" is on, and possible for the chosen board. */
+  get skipUnchanged(): boolean {
+    return this.canSkipUnchanged && this.settings.current.skipUnchanged === true;
+  }
+
+  /** Between the key press and the job's start (a watched file is read again): no second start. */
+  #starting = false;
+
   async flash(): Promise<void> {
+    if (!this.canFlash || this.#starting) return;
+    this.#starting = true;
+    try {
+      await this.#flash();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  async #flash(): Promise<void> {
+    // The R&D loop: a file opened with a handle is read again, so a rebuild is what gets written.
+    if ((await this.firmware.reread()) !== 'same') {
+      this.job.reset(); // the last result was about the old build
+      const input = this.deskInput;
+      if (input) await this.desk.check(input);
+    }
     const choice = this.device.choice;
     const selector = this.device.selector;
     const summary = this.firmware.summary;
@@ -212,7 +242,7 @@ export class AppState {
       device: selector,
       deviceLabel: this.device.label,
       firmware: { fileSha256: summary.fileSha256 },
-      options: { verify: true },
+      options: { verify: true, ...(this.skipUnchanged ? { skipUnchanged: true } : {}) },
       keepInLibrary: keep,
       // Placed and consented exactly as the desk check that enabled the button.
       ...(this.deskInput?.address === undefined ? {} : { address: this.deskInput.address }),

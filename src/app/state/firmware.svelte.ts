@@ -1,6 +1,7 @@
 import { transfer } from 'comlink';
 import type { ImageSummary, SampleFirmware } from '../../shared/api';
 import type { FlashErrorInfo, Result } from '../../shared/errors';
+import type { FileHandle } from '../file-access';
 import { formatBytes, hexAddress } from '../format';
 import { call } from '../worker-client';
 import type { DeviceChoice } from './catalog.svelte';
@@ -28,6 +29,57 @@ export class FirmwareState {
   }
   get loadingName() {
     return this.#loadingName;
+  }
+
+  /**
+   * A file opened with a handle (picker or drop, File System Access API): read again before each
+   * re-flash. `rebuiltAt` is the file's time when a re-read found it changed.
+   */
+  #watched: { handle: FileHandle; lastModified: number; size: number } | null = null;
+  #rebuiltAt = $state<number | null>(null);
+
+  get watched(): boolean {
+    return this.#watched !== null;
+  }
+  get rebuiltAt() {
+    return this.#rebuiltAt;
+  }
+
+  /** Opens a file through its handle, to be read again on each re-flash. */
+  async fromHandle(handle: FileHandle): Promise<void> {
+    let file: File;
+    try {
+      file = await handle.getFile();
+    } catch (err) {
+      this.#fail({ code: 'bad-image', message: `${handle.name} could not be read: ${String(err)}`, hint: 'Choose the file again.' });
+      return;
+    }
+    await this.fromFile(file);
+    if (this.#status === 'ready') this.#watched = { handle, lastModified: file.lastModified, size: file.size };
+  }
+
+  /**
+   * Before a re-flash: reads a watched file again. 'changed' when the build wrote a new one (it is
+   * parsed, and its summary and SHA-256 replace the old), 'same' when not, 'failed' when it could not be read.
+   */
+  async reread(): Promise<'same' | 'changed' | 'failed'> {
+    const watched = this.#watched;
+    if (!watched) return 'same';
+    let file: File;
+    try {
+      file = await watched.handle.getFile();
+    } catch {
+      this.#watched = null;
+      this.#fail({ code: 'bad-image', message: `${watched.handle.name} can no longer be read (moved or deleted?).`, hint: 'Choose the file again.' });
+      return 'failed';
+    }
+    if (file.lastModified === watched.lastModified && file.size === watched.size) return 'same';
+    const before = this.#summary?.fileSha256;
+    await this.fromHandle(watched.handle);
+    if (this.#status !== 'ready') return 'failed';
+    if (this.#summary?.fileSha256 === before) return 'same';
+    this.#rebuiltAt = file.lastModified;
+    return 'changed';
   }
 
   /** Reads a picked or dropped file and has the worker parse it (the bytes are moved, not copied). */
@@ -66,6 +118,8 @@ export class FirmwareState {
 
   clear(): void {
     this.#request++;
+    this.#watched = null;
+    this.#rebuiltAt = null;
     this.#sample = null;
     this.#summary = null;
     this.#error = null;
@@ -75,6 +129,8 @@ export class FirmwareState {
   async #load(name: string, op: () => Promise<Result<ImageSummary>>, quiet = false): Promise<void> {
     const request = ++this.#request;
     this.#sample = null;
+    this.#watched = null;
+    this.#rebuiltAt = null;
     this.#status = 'loading';
     this.#loadingName = name;
     this.#error = null;

@@ -19,6 +19,8 @@ export interface Settings {
   monitorBaudRate: number;
   /** Open the serial monitor on the board's port right after it was flashed and verified. */
   monitorAfterFlash: boolean;
+  /** The Flash screen's "Skip unchanged": read first, write only the pages that differ. */
+  skipUnchanged?: boolean;
   // Production station; unset means the station's own defaults (see app/state/station.svelte.ts).
   /** How this station is named in the audit trail. */
   stationName?: string;
