@@ -4,6 +4,10 @@
  *  1. The 118.6 KiB test application (tests/support/simavr, blink-mega-big.hex) written and verified on
  *     the real Mega bootloader in simavr: webprog vs avrdude 7.1 -c wiring -D (the Arduino IDE's command).
  *  2. The same image on the in-memory 115200 8N1 UART against the protocol floor.
+ *
+ * `npm run bench -- leonardo`: Arduino Leonardo (Caterina, AVR109), 28 KiB write+verify on our simulator
+ * behind a PTY, webprog vs avrdude 7.1 -c avr109 (both start on the running bootloader: the IDE's
+ * 1200-baud touch happens before avrdude, so webprog runs with touch=none here).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,13 +18,19 @@ import type { ByteStream } from '../src/core/io/byte-stream';
 import { frameMs, FORMAT_8N1 } from '../src/core/io/uart-link';
 import { findAvrPart } from '../src/chips/avr';
 import { createDriver } from '../src/drivers/stk500v2/driver';
+import { createDriver as createAvr109Driver } from '../src/drivers/avr109/driver';
+import { createSimulator as createCaterina } from '../src/drivers/avr109/simulator';
+import { writeIntelHex } from '../src/core/image/intel-hex';
+import { createImage } from '../src/core/image/memory-image';
+import { hostOnPty } from '../src/node/pty-host';
 import { FRAME_OVERHEAD } from '../src/drivers/stk500v2/protocol';
 import { openSerialStream } from '../src/node/serial-stream';
 import type { JobReport } from '../src/shared/model';
 import { systemClock } from '../src/transports/clock';
 import { openVirtualDevice } from '../src/transports/virtual';
 import { buildSimavrPeer, SIMAVR_DIR, startMega2560 } from '../tests/support/simavr-host';
-import { run } from '../tests/support/tools';
+import { randomBytes, run, tempDir } from '../tests/support/tools';
+import { writeFileSync } from 'node:fs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -99,4 +109,35 @@ export async function benchMega(): Promise<void> {
   const image = readImage(readFileSync(hexPath), { name: 'blink-mega-big.hex' });
   await simavrVsAvrdude(hexPath, image);
   await inMemoryVsFloor(image);
+}
+
+export async function benchLeonardo(): Promise<void> {
+  const size = 28672;
+  const image = createImage('bin', [{ memory: 'flash', address: 0, data: randomBytes(size, 2015) }]);
+  const hexPath = join(tempDir(), 'leonardo.hex');
+  writeFileSync(hexPath, writeIntelHex(image));
+  const host = await hostOnPty(createCaterina({ clock: systemClock, targetId: 'm32u4' }));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const r = await run('avrdude', ['-c', 'avr109', '-p', 'm32u4', '-P', host.path, '-b', '57600', '-D', '-U', `flash:w:${hexPath}:i`], { timeoutMs: 180_000 });
+      if (r.code !== 0 || !r.stderr.includes(`${size} bytes of flash verified`)) throw new Error(`avrdude failed:\n${r.stderr}`);
+      theirs.push(r.ms);
+      const started = performance.now();
+      const stream = await openSerialStream(host.path, 57600);
+      const controller = new AbortController();
+      const driver = createAvr109Driver({ stream, clock: systemClock, log: () => {}, signal: controller.signal, targetId: 'm32u4', options: { touch: 'none' } });
+      const report = await runJob(driver, image, {}, { clock: systemClock, signal: controller.signal, emit: () => {} });
+      await stream.close();
+      if (!report.verified) throw new Error('webprog did not verify');
+      ours.push(performance.now() - started);
+    }
+  } finally {
+    await host.stop();
+  }
+  console.log(`\nLeonardo (Caterina simulator on a PTY, 57600), ${size} B write+verify (median of ${RUNS})`);
+  console.log(`   avrdude 7.1 -c avr109 -D : ${s(median(theirs))}   runs ${theirs.map(s).join(', ')}`);
+  console.log(`   webprog                  : ${s(median(ours))}   runs ${ours.map(s).join(', ')}`);
+  console.log(`   ratio webprog/avrdude    : ${(median(ours) / median(theirs)).toFixed(2)}x   (target <= 0.85x)`);
 }

@@ -112,6 +112,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   stm32: async () => (await import('./bench-stm32')).benchStm32(),
   gang: async () => (await import('./bench-gang')).benchGang(),
   mega: async () => (await import('./bench-mega')).benchMega(),
+  leonardo: async () => (await import('./bench-mega')).benchLeonardo(),
   faults: async () => (await import('./bench-faults')).benchFaults(),
 };
 

@@ -12,7 +12,7 @@ import { randomBytes } from './tools';
 export const ONE_BIT_PER_4KIB = 1 / 4096;
 
 /** The serial protocols whose read-back may be garbled by the line. */
-export const SERIAL_PROTOCOLS = ['stk500v1', 'stk500v2', 'stm32-usart', 'serprog', 'esp-rom'];
+export const SERIAL_PROTOCOLS = ['stk500v1', 'stk500v2', 'avr109', 'stm32-usart', 'serprog', 'esp-rom'];
 
 /**
  * Flashes `length` random bytes to a driver's first part on its virtual device behind a faulty line:
