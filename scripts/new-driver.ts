@@ -1,14 +1,21 @@
 /**
- * Scaffolds a protocol driver: `npm run new:driver -- <id>` creates src/drivers/<id>/ with meta,
- * protocol, driver, simulator and a test, and adds its one line to src/drivers/registry.ts.
+ * Scaffolds a protocol driver: `npm run new:driver -- <id> [--link serial|usb|hid|drive]` creates
+ * src/drivers/<id>/ with meta, protocol, driver, simulator and a test, typed for that link kind
+ * (its context and simulator interface), and adds its one line to src/drivers/registry.ts.
  * The conformance suite then picks it up (and fails until the simulator and driver really work).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const id = process.argv[2];
-if (!id || !/^[a-z][a-z0-9-]*$/.test(id)) {
-  console.error('usage: npm run new:driver -- <id>   (lower-case, digits and dashes, e.g. stk500v2)');
+const KINDS = ['serial', 'usb', 'hid', 'drive'] as const;
+type Kind = (typeof KINDS)[number];
+
+const args = process.argv.slice(2);
+const linkAt = args.indexOf('--link');
+const kind = (linkAt >= 0 ? args[linkAt + 1] : 'serial') as Kind;
+const id = args.filter((a, i) => !a.startsWith('--') && (linkAt < 0 || i !== linkAt + 1))[0];
+if (!id || !/^[a-z][a-z0-9-]*$/.test(id) || !KINDS.includes(kind)) {
+  console.error('usage: npm run new:driver -- <id> [--link serial|usb|hid|drive]   (id: lower-case, digits and dashes, e.g. stk500v2)');
   process.exit(2);
 }
 const camel = id.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -18,17 +25,56 @@ if (existsSync(dir)) {
   console.error(`${dir} exists already`);
   process.exit(1);
 }
+
+/** What differs per link kind: the context and simulator types, how the link is described in meta, the simulator's members. */
+const LINK: Record<Kind, { context: string; simulator: string; meta: string; simImports: string; simMembers: string }> = {
+  serial: {
+    context: 'DriverContext',
+    simulator: 'SerialSimulator',
+    meta: `  serialDefaults: { baudRate: 115200 },\n`,
+    simImports: `import type { DevicePort } from '../../core/io/uart-link';\n`,
+    simMembers: `  readonly baudRate = 115200;\n  attach(_port: DevicePort): void {}\n  reset(): void {}\n`,
+  },
+  usb: {
+    context: 'UsbDriverContext',
+    simulator: 'UsbSimulator',
+    meta: `  usbFilters: [], // TODO: { usbVendorId, usbProductId } of the device in its bootloader\n`,
+    simImports: `import type { UsbControlRequest, UsbDevicePort, UsbReply } from '../../core/io/usb-pipe';\n`,
+    simMembers:
+      `  attachUsb(_port: UsbDevicePort): void {}\n  busReset(_at: number): void {}\n` +
+      `  control(_request: UsbControlRequest): UsbReply {\n    return { status: 'stall' };\n  }\n`,
+  },
+  hid: {
+    context: 'HidDriverContext',
+    simulator: 'HidSimulator',
+    meta: `  usbFilters: [], // TODO: { usbVendorId, usbProductId } of the HID interface\n`,
+    simImports: `import type { HidDeviceInfo, HidDevicePort, HidReport } from '../../core/io/hid-pipe';\n`,
+    simMembers:
+      `  readonly info: HidDeviceInfo = { vendorId: 0, productId: 0, inputReportSize: 64, outputReportSize: 64 }; // TODO\n` +
+      `  connect(_port: HidDevicePort): void {}\n  output(_report: HidReport, _at: number): void {}\n`,
+  },
+  drive: {
+    context: 'DriveDriverContext',
+    simulator: 'DriveSimulator',
+    meta: '',
+    simImports: `import type { DriveDevicePort, DriveFile } from '../../core/io/drive';\n`,
+    simMembers:
+      `  readonly info = { label: 'TODO' }; // the volume label the bootloader shows\n` +
+      `  connect(_port: DriveDevicePort): void {}\n  files(): DriveFile[] {\n    return [];\n  }\n` +
+      `  readFile(_name: string): Uint8Array | null {\n    return null;\n  }\n  writeFile(_name: string, _data: Uint8Array, _at: number): void {}\n`,
+  },
+};
+const link = LINK[kind];
 mkdirSync(dir, { recursive: true });
 
 const files: Record<string, string> = {
   'meta.ts': `import type { DriverMeta } from '../types';
 
-export const ${camel}Meta: DriverMeta = {
+export const ${camel}Meta: DriverMeta<'${kind}'> = {
   id: '${id}',
   label: 'TODO: what users call this bootloader or programmer',
-  link: 'serial',
-  serialDefaults: { baudRate: 115200 },
-  capabilities: { erase: false, read: true, eeprom: false },
+  link: '${kind}',
+${link.meta}  capabilities: { erase: false, read: true, eeprom: false },
   targets: [],
   tested: { probe: 'untested', read: 'untested', write: 'untested', erase: 'na' },
 };
@@ -37,10 +83,10 @@ export const ${camel}Meta: DriverMeta = {
 export const Command = {} as const;
 `,
   'driver.ts': `import { FlashError } from '../../shared/errors';
-import type { BlockConstraints, Driver, DriverContext, Identified } from '../types';
+import type { BlockConstraints, Driver, ${link.context}, Identified } from '../types';
 
 export class ${Pascal}Driver implements Driver {
-  constructor(private readonly ctx: DriverContext) {}
+  constructor(private readonly ctx: ${link.context}) {}
 
   async connect(): Promise<void> {
     throw new FlashError('unsupported', '${id}: connect is not written yet.');
@@ -61,26 +107,22 @@ export class ${Pascal}Driver implements Driver {
   async close(): Promise<void> {}
 }
 
-export function createDriver(ctx: DriverContext): Driver {
+export function createDriver(ctx: ${link.context}): Driver {
   return new ${Pascal}Driver(ctx);
 }
 `,
-  'simulator.ts': `import type { DevicePort } from '../../core/io/uart-link';
-import { FlashError } from '../../shared/errors';
-import type { Simulator, SimulatorOptions } from '../types';
+  'simulator.ts': `${link.simImports}import { FlashError } from '../../shared/errors';
+import type { ${link.simulator}, SimulatorOptions } from '../types';
 
-/** Write this first: the device at byte level, with the timings of its datasheet. */
-export class ${Pascal}Simulator implements Simulator {
-  readonly baudRate = 115200;
-  constructor(private readonly opts: SimulatorOptions) {}
-  attach(_port: DevicePort): void {}
-  reset(): void {}
+/** Write this first: the device at its link's level, with the timings of its datasheet. */
+export class ${Pascal}Simulator implements ${link.simulator} {
+${link.simMembers}  constructor(private readonly opts: SimulatorOptions) {}
   memory(name: string): Uint8Array {
     throw new FlashError('unsupported', \`No memory called \${name}.\`);
   }
 }
 
-export function createSimulator(opts: SimulatorOptions): Simulator {
+export function createSimulator(opts: SimulatorOptions): ${link.simulator} {
   return new ${Pascal}Simulator(opts);
 }
 `,
@@ -104,4 +146,4 @@ registry = registry.replace(
   `\n  defineDriver(${camel}Meta, () => import('./${id}/driver'), () => import('./${id}/simulator')),\n];\n`,
 );
 writeFileSync(registryPath, registry);
-console.log(`created ${dir}/ and added its line to ${registryPath}`);
+console.log(`created ${dir}/ (link ${kind}) and added its line to ${registryPath}`);

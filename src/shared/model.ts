@@ -2,7 +2,12 @@
 import type { RawPlacement } from './intake';
 import type { ConsentWord, DriverOptionSpec } from './options';
 
-export type LinkKind = 'serial' | 'usb';
+/**
+ * How a driver reaches its device: a serial port (Web Serial), a USB device (WebUSB), a HID device
+ * (WebHID) or a mass-storage drive granted as a folder (File System Access). Each kind has its own
+ * seam in core/io, driver context and simulator interface.
+ */
+export type LinkKind = 'serial' | 'usb' | 'hid' | 'drive';
 
 export interface SerialDefaults {
   baudRate: number;
@@ -40,10 +45,10 @@ export interface TargetInfo {
  */
 export type TestedStatus = 'ok' | 'peer' | 'untested' | 'na';
 
-export interface DriverInfo {
+export interface DriverInfo<K extends LinkKind = LinkKind> {
   id: string;
   label: string;
-  link: LinkKind;
+  link: K;
   serialDefaults?: SerialDefaults;
   /**
    * USB ids the device pickers offer. `classCode`/`subclassCode` (WebUSB only) also offer every device

@@ -4,7 +4,9 @@ import type { Clock } from '../core/io/clock';
 import { FlashError } from '../shared/errors';
 import type { DeviceSelector, SerialDefaults } from '../shared/model';
 import type { UsbPipe } from '../core/io/usb-pipe';
-import { openVirtualDevice, openVirtualUsbDevice } from './virtual';
+import { openVirtualDevice, openVirtualDrive, openVirtualHidDevice, openVirtualUsbDevice } from './virtual';
+import type { DriveHandle } from '../core/io/drive';
+import type { HidPipe } from '../core/io/hid-pipe';
 import { openUsbDevice } from './web-usb';
 import { rememberOpenedPort, rememberUsbDevice } from './reacquire';
 import { openSerialPort, type SerialPortLike } from './web-serial';
@@ -100,6 +102,37 @@ export async function openUsbLink(selector: DeviceSelector, opts: { clock: Clock
   const pipe = await openUsbDevice(matches[0]!, { clock: opts.clock });
   rememberUsbDevice(pipe, matches[0]!);
   return pipe;
+}
+
+/**
+ * Opens a HID device for a driver whose meta says link 'hid'. Only virtual devices for now: the WebHID
+ * transport (HIDDevice → HidPipe) comes with the first HID protocol.
+ */
+export async function openHidLink(selector: DeviceSelector, opts: { clock: Clock }): Promise<HidPipe> {
+  if (selector.kind !== 'virtual') throw notReachable('HID devices');
+  return (await openVirtualHidDevice(selector.driverId, virtualOptions(selector, opts.clock))).hid;
+}
+
+/**
+ * Opens a drive for a driver whose meta says link 'drive'. Only virtual drives for now: the File System
+ * Access transport (a granted directory handle → DriveHandle) comes with the first drag-and-drop protocol.
+ */
+export async function openDriveLink(selector: DeviceSelector, opts: { clock: Clock }): Promise<DriveHandle> {
+  if (selector.kind !== 'virtual') throw notReachable('drives');
+  return (await openVirtualDrive(selector.driverId, virtualOptions(selector, opts.clock))).drive;
+}
+
+function virtualOptions(selector: Extract<DeviceSelector, { kind: 'virtual' }>, clock: Clock) {
+  return {
+    clock,
+    ...(selector.targetId === undefined ? {} : { targetId: selector.targetId }),
+    ...(selector.fault === undefined ? {} : { fault: selector.fault }),
+    ...(selector.variant === undefined ? {} : { variant: selector.variant }),
+  };
+}
+
+function notReachable(what: string): FlashError {
+  return new FlashError('unsupported', `This build of webprog reaches ${what} only as virtual devices.`, { hint: 'Choose the virtual device, or another programmer for this board.' });
 }
 
 async function openGrantedSerialPort(

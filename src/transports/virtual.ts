@@ -2,16 +2,34 @@ import type { ByteStream } from '../core/io/byte-stream';
 import type { Clock } from '../core/io/clock';
 import { withFaults } from '../core/io/faults';
 import { createUartPair, lineFormatOf } from '../core/io/uart-link';
-import { findDriver } from '../drivers/registry';
-import type { Simulator } from '../drivers/types';
-import { isUsbSimulator, type UsbSimulator } from '../drivers/usb-types';
-import { createUsbPipe, withUsbFaults, type UsbPipe } from '../core/io/usb-pipe';
+import { findDriver, findDriverOfKind } from '../drivers/registry';
+import type { DriveSimulator, HidSimulator, LinkKind, SerialSimulator, UsbSimulator } from '../drivers/types';
+import { createDriveHandle, withDriveFaults } from '../core/io/drive-bus';
+import type { DriveHandle } from '../core/io/drive';
+import { createHidPipe, withHidFaults } from '../core/io/hid-bus';
+import type { HidPipe } from '../core/io/hid-pipe';
+import { type UsbPipe } from '../core/io/usb-pipe';
+import { createUsbPipe, withUsbFaults } from '../core/io/usb-bus';
 import { FlashError } from '../shared/errors';
 import type { FaultSpec } from '../shared/model';
 
 export interface VirtualDevice {
   stream: ByteStream;
-  simulator: Simulator;
+  simulator: SerialSimulator;
+}
+
+export interface VirtualOptions {
+  clock: Clock;
+  targetId?: string;
+  variant?: string;
+  fault?: FaultSpec;
+}
+
+/** The refusal for a virtual device of the wrong kind or an unknown driver. */
+function notOfKind(driverId: string, kind: LinkKind): FlashError {
+  const entry = findDriver(driverId);
+  if (!entry) return new FlashError('not-found', `No driver called "${driverId}".`);
+  return new FlashError('unsupported', `${entry.meta.label} is a ${entry.link} device, not a ${kind} one.`);
 }
 
 /**
@@ -19,12 +37,9 @@ export interface VirtualDevice {
  * line rate, optionally with injected faults. The host end starts at the device's rate; a driver
  * that changes rate garbles the line exactly as it would on a real board.
  */
-export async function openVirtualDevice(
-  driverId: string,
-  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec; board?: string },
-): Promise<VirtualDevice> {
-  const entry = findDriver(driverId);
-  if (!entry) throw new FlashError('not-found', `No driver called "${driverId}".`);
+export async function openVirtualDevice(driverId: string, opts: VirtualOptions & { board?: string }): Promise<VirtualDevice> {
+  const entry = findDriverOfKind(driverId, 'serial');
+  if (!entry) throw notOfKind(driverId, 'serial');
   const simulator = await namedBoard(opts.board, [driverId, opts.targetId, opts.variant], async () => {
     const { createSimulator } = await entry.simulator();
     return createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
@@ -76,17 +91,43 @@ export function reattachVirtualUsb(previous: UsbPipe, clock: Clock): UsbPipe {
 }
 
 /** A built-in USB demo device: the driver's simulator on an in-memory full-speed bus. */
-export async function openVirtualUsbDevice(
-  driverId: string,
-  opts: { clock: Clock; targetId?: string; variant?: string; fault?: FaultSpec },
-): Promise<VirtualUsbDevice> {
-  const entry = findDriver(driverId);
-  if (!entry) throw new FlashError('not-found', `No driver called "${driverId}".`);
+export async function openVirtualUsbDevice(driverId: string, opts: VirtualOptions): Promise<VirtualUsbDevice> {
+  const entry = findDriverOfKind(driverId, 'usb');
+  if (!entry) throw notOfKind(driverId, 'usb');
   const { createSimulator } = await entry.simulator();
   const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
-  if (!isUsbSimulator(simulator)) throw new FlashError('unsupported', `${entry.meta.label} is not a USB device.`);
   const pipe = createUsbPipe(simulator, opts.clock);
   const usb = opts.fault ? withUsbFaults(pipe, opts.fault, opts.clock) : pipe;
   virtualUsb.set(usb, { simulator, ...(opts.fault ? { fault: opts.fault } : {}) });
   return { usb, simulator };
+}
+
+export interface VirtualHidDevice {
+  hid: HidPipe;
+  simulator: HidSimulator;
+}
+
+/** A built-in HID demo device: the driver's simulator behind an in-memory full-speed interrupt link. */
+export async function openVirtualHidDevice(driverId: string, opts: VirtualOptions): Promise<VirtualHidDevice> {
+  const entry = findDriverOfKind(driverId, 'hid');
+  if (!entry) throw notOfKind(driverId, 'hid');
+  const { createSimulator } = await entry.simulator();
+  const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  const pipe = createHidPipe(simulator, opts.clock);
+  return { hid: opts.fault ? withHidFaults(pipe, opts.fault, opts.clock) : pipe, simulator };
+}
+
+export interface VirtualDrive {
+  drive: DriveHandle;
+  simulator: DriveSimulator;
+}
+
+/** A built-in drag-and-drop demo device: the driver's simulated drive, as if granted with a folder picker. */
+export async function openVirtualDrive(driverId: string, opts: VirtualOptions): Promise<VirtualDrive> {
+  const entry = findDriverOfKind(driverId, 'drive');
+  if (!entry) throw notOfKind(driverId, 'drive');
+  const { createSimulator } = await entry.simulator();
+  const simulator = createSimulator({ clock: opts.clock, targetId: opts.targetId, variant: opts.variant });
+  const drive = createDriveHandle(simulator, opts.clock);
+  return { drive: opts.fault ? withDriveFaults(drive, opts.fault, opts.clock) : drive, simulator };
 }

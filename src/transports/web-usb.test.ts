@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createImage } from '../core/image/memory-image';
-import { DescriptorType, getDescriptorSetup, isStall, parseRequestType, requestTypeByte, type UsbDeviceModel, type UsbDevicePort, type UsbPipe, type UsbSetup } from '../core/io/usb-pipe';
+import { isStall, type UsbDeviceModel, type UsbDevicePort, type UsbPipe, type UsbSetup } from '../core/io/usb-pipe';
+import { DescriptorType, getDescriptorSetup, parseRequestType, requestTypeByte } from '../core/io/usb-descriptors';
 import { runJob } from '../core/job/run-job';
 import { createDriver } from '../drivers/usb-dfu/driver';
 import { createSimulator, type DfuDeviceSimulator } from '../drivers/usb-dfu/simulator';

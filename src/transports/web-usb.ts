@@ -1,15 +1,7 @@
 import type { Clock } from '../core/io/clock';
 import { anySignal, Trigger } from '../core/io/signal';
-import {
-  DescriptorType,
-  getDescriptorSetup,
-  UsbStallError,
-  usbLost,
-  type UsbDeviceInfo,
-  type UsbPipe,
-  type UsbSetup,
-  type UsbTransferOptions,
-} from '../core/io/usb-pipe';
+import { UsbStallError, usbLost, type UsbDeviceInfo, type UsbPipe, type UsbSetup, type UsbTransferOptions } from '../core/io/usb-pipe';
+import { DescriptorType, getDescriptorSetup } from '../core/io/usb-descriptors';
 import { FlashError } from '../shared/errors';
 
 /** WebUSB's transfer outcome (USBInTransferResult / USBOutTransferResult). */

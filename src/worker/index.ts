@@ -1,5 +1,5 @@
 import { expose } from 'comlink';
-import { openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../transports/index';
+import { openDriveLink, openHidLink, openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../transports/index';
 import type { FlasherApi } from '../shared/api';
 import { createApi } from './api/index';
 import { createWorkerClock } from './clock';
@@ -15,6 +15,8 @@ const api: FlasherApi = createApi({
   now: () => Date.now(),
   openLink,
   openUsbLink,
+  openHidLink,
+  openDrive: openDriveLink,
   reopenUsbLink,
   reacquireSerialPort,
   locks: 'locks' in navigator && navigator.locks ? webLocks(navigator.locks) : localLocks(),

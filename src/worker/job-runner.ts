@@ -11,6 +11,7 @@ import type { JobEvent, JobPhase } from '../shared/events';
 import type { DeviceSelector, DriverInfo } from '../shared/model';
 import type { UsbMatch } from '../transports/reacquire';
 import { deliver, type WorkerContext } from './api/context';
+import { openDriverSession } from './links';
 import type { ApiDeps } from './api/deps';
 import { entryFrom } from './firmware-cache';
 import { intake, refusalError, requireDevice } from './intake';
@@ -196,43 +197,22 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
       let expectedPortCount = spec.expectedPortCount;
       let driverOptions = spec.driverOptions;
       for (let attempt = 1; ; attempt++) {
-        // A serial driver gets a ByteStream, a USB driver a UsbPipe; everything else is the same.
-        const link: { usb: UsbPipe } | { stream: ByteStream } =
-          entry.meta.link === 'usb'
-            ? { usb: await deps.openUsbLink(device, { clock: deps.clock }) }
-            : {
-                stream: await deps.openLink(device, {
-                  clock: deps.clock,
-                  ...(entry.meta.serialDefaults ? { serialDefaults: entry.meta.serialDefaults } : {}),
-                  ...(expectedPortCount === undefined ? {} : { expectedPortCount }),
-                }),
-              };
-        // Pipes to the device after it re-enumerated (a DFU detach), closed with the link.
-        const reopened: UsbPipe[] = [];
-        let failure: unknown;
-        try {
-          const { createDriver } = await entry.load();
-          const reopenUsb = deps.reopenUsbLink;
-          const created = createDriver({
-            // A USB driver's createDriver takes { usb } in place of { stream } (drivers/usb-types.ts).
-            ...(link as { stream: ByteStream }),
+        // Each link kind opens its own way; the driver gets its own kind's context (worker/links.ts).
+        const session = await openDriverSession(entry, deps, {
+          device,
+          ...(expectedPortCount === undefined ? {} : { expectedPortCount }),
+          ...(spec.baudRate === undefined ? {} : { baudRate: spec.baudRate }),
+          context: {
             clock: deps.clock,
             log: (level, message) => track({ type: 'log', level, message }),
             signal: controller.signal,
             ...(spec.targetId === undefined ? {} : { targetId: spec.targetId }),
-            ...(spec.baudRate === undefined ? {} : { baudRate: spec.baudRate }),
             ...(driverOptions ? { options: driverOptions } : {}),
-            // UsbDriverContext.reopen: the device is found again by getDevices(), no second prompt.
-            ...('usb' in link && reopenUsb
-              ? {
-                  reopen: async (match: UsbMatch) => {
-                    const pipe = await reopenUsb(reopened.at(-1) ?? link.usb, match, { clock: deps.clock, signal: controller.signal });
-                    reopened.push(pipe);
-                    return pipe;
-                  },
-                }
-              : {}),
-          });
+          },
+          signal: controller.signal,
+        });
+        let failure: unknown;
+        try {
           const expected = prod?.recipe.expectedDeviceId;
           const requires = desk?.verdict.ok ? desk.verdict.requires : undefined;
           const hooks: JobHooks = {
@@ -242,7 +222,7 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
             },
             ...(late ? { prepare: late.prepare({ audit, log: track, signal: controller.signal }) } : {}),
           };
-          const report = await runJob(created, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track, hooks });
+          const report = await runJob(session.driver, image, spec.options, { clock: deps.clock, signal: controller.signal, emit: track, hooks });
           await settle(report.verified, report.verified ? undefined : 'written but not verified');
           await finish({
             status: 'passed',
@@ -257,10 +237,9 @@ export async function runFlashJob(ctx: WorkerContext, run: FlashRun): Promise<St
         } catch (err) {
           failure = err;
         } finally {
-          for (const pipe of reopened) await pipe.close().catch(() => {});
-          await ('usb' in link ? link.usb : link.stream).close().catch(() => {});
+          await session.close();
         }
-        const again = attempt === 1 && 'stream' in link ? await reacquire(deps, failure, link.stream, device, entry.meta, phase, controller.signal) : null;
+        const again = attempt === 1 && session.stream ? await reacquire(deps, failure, session.stream, device, entry.meta, phase, controller.signal) : null;
         if (!again) throw failure;
         track({ type: 'log', level: 'info', message: 'The board came back as a new USB device in download mode: continuing on it.' });
         device = again.selector;

@@ -4,10 +4,9 @@ import { runJob } from '../../src/core/job/run-job';
 import { DRIVERS } from '../../src/drivers/registry';
 import { FlashError } from '../../src/shared/errors';
 import { systemClock } from '../../src/transports/clock';
-import { openVirtualDevice, openVirtualUsbDevice } from '../../src/transports/virtual';
-import type { DriverContext } from '../../src/drivers/types';
 import type { FaultSpec } from '../../src/shared/model';
 import { randomBytes } from '../support/tools';
+import { virtualDriver } from '../support/virtual-driver';
 
 /**
  * Every registered driver, automatically (flashrom's selfcheck + lifecycle + fault tests): metadata is
@@ -42,19 +41,15 @@ describe.each(DRIVERS.map((d) => [d.meta.id, d] as const))('driver %s', (_id, en
     const data = randomBytes(length, fault?.seed ?? 1);
     const image = createImage('test', [{ memory: flash.name, address: flash.base, data }]);
     const opts = { clock: systemClock, targetId: target.id, fault };
-    const { createDriver } = await entry.load();
     const controller = new AbortController();
-    const common = { clock: systemClock, log: () => {}, signal: controller.signal, targetId: target.id };
-    // The same lifecycle for both seams: a ByteStream for serial drivers, a UsbPipe for USB ones.
-    const dev = meta.link === 'usb' ? await openVirtualUsbDevice(meta.id, opts) : await openVirtualDevice(meta.id, opts);
-    const link = 'usb' in dev ? dev.usb : dev.stream;
-    const driver = createDriver(('usb' in dev ? { ...common, usb: dev.usb } : { ...common, stream: dev.stream }) as DriverContext);
-    const outcome = await runJob(driver, image, {}, { clock: systemClock, signal: controller.signal, emit: () => {} }).then(
+    // The same lifecycle for every link kind, each driver on its own kind's seam (serial, usb, hid, drive).
+    const dev = await virtualDriver(entry, opts, { clock: systemClock, log: () => {}, signal: controller.signal, targetId: target.id });
+    const outcome = await runJob(dev.driver, image, {}, { clock: systemClock, signal: controller.signal, emit: () => {} }).then(
       (report) => ({ report }),
       (error: unknown) => ({ error }),
     );
-    await link.close();
-    const written = dev.simulator.memory(flash.name).subarray(0, length);
+    await dev.close();
+    const written = dev.memory(flash.name).subarray(0, length);
     return { outcome, data, written };
   }
 

@@ -68,4 +68,54 @@ describe('import layering', () => {
     }
     expect(offences).toEqual([]);
   });
+
+  /** core/io modules by the link kind they serve; clock and signal serve every kind. */
+  const LINK_SEAMS: Record<string, string[]> = {
+    serial: ['byte-stream', 'uart-link'],
+    usb: ['usb-pipe', 'usb-descriptors'],
+    hid: ['hid-pipe'],
+    drive: ['drive'],
+  };
+  /** The in-memory links and fault injectors: for transports/virtual.ts and tests, never for a protocol. */
+  const SIMULATED = ['usb-bus', 'hid-bus', 'drive-bus', 'faults'];
+
+  function allImports(text: string): string[] {
+    return [...text.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!).filter((s) => s.startsWith('.'));
+  }
+
+  it('a driver reaches only its own link kind\'s seam in core/io, and never a simulated link', () => {
+    const offences: string[] = [];
+    const folders = readdirSync(join(SRC, 'drivers')).filter((d) => statSync(join(SRC, 'drivers', d)).isDirectory());
+    expect(folders.length).toBeGreaterThan(4);
+    for (const folder of folders) {
+      const meta = readFileSync(join(SRC, 'drivers', folder, 'meta.ts'), 'utf8');
+      const kind = /\blink: '(serial|usb|hid|drive)'/.exec(meta)?.[1];
+      expect(kind, `${folder}/meta.ts names its link kind`).toBeDefined();
+      const foreign = Object.entries(LINK_SEAMS).flatMap(([k, mods]) => (k === kind ? [] : mods));
+      for (const file of files.filter((f) => relative(SRC, f).startsWith(`drivers/${folder}/`))) {
+        for (const spec of allImports(readFileSync(file, 'utf8'))) {
+          const parts = relative(SRC, resolve(dirname(file), spec)).split('/');
+          if (parts[0] !== 'core' || parts[1] !== 'io') continue;
+          const mod = parts[2]!.replace(/\.ts$/, '');
+          if (foreign.includes(mod) || SIMULATED.includes(mod)) offences.push(`${relative(SRC, file)} (${kind}) → ${spec}`);
+        }
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('each link seam in core/io stands alone: no seam imports a simulated link or another kind\'s seam', () => {
+    const offences: string[] = [];
+    for (const [kind, mods] of Object.entries(LINK_SEAMS)) {
+      const others = Object.entries(LINK_SEAMS).flatMap(([k, m]) => (k === kind ? [] : m));
+      for (const mod of mods) {
+        const file = join(SRC, 'core', 'io', `${mod}.ts`);
+        for (const spec of allImports(readFileSync(file, 'utf8'))) {
+          const name = spec.replace(/^\.\//, '').replace(/\.ts$/, '');
+          if (SIMULATED.includes(name) || others.includes(name)) offences.push(`core/io/${mod}.ts → ${spec}`);
+        }
+      }
+    }
+    expect(offences).toEqual([]);
+  });
 });

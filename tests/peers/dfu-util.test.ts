@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDfuse } from '../../src/core/image/dfuse';
 import { createImage } from '../../src/core/image/memory-image';
-import { createUsbPipe } from '../../src/core/io/usb-pipe';
+import { createUsbPipe } from '../../src/core/io/usb-bus';
 import { runJob, runRead } from '../../src/core/job/run-job';
 import { createDriver } from '../../src/drivers/usb-dfu/driver';
 import { createSimulator, type DfuDeviceSimulator } from '../../src/drivers/usb-dfu/simulator';

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { expose, wrap, type Remote } from 'comlink';
 import { createImage, writeImage } from '../../src/core/image/index';
-import { openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../../src/transports/index';
+import { openDriveLink, openHidLink, openLink, openUsbLink, reacquireSerialPort, reopenUsbLink } from '../../src/transports/index';
 import { systemClock } from '../../src/transports/clock';
 import type { FlasherApi } from '../../src/shared/api';
 import type { Result } from '../../src/shared/errors';
@@ -27,6 +27,8 @@ export function connectApi(overrides: Partial<ApiDeps> = {}, dbName = freshDbNam
     now: () => Date.now(),
     openLink,
     openUsbLink,
+  openHidLink,
+  openDrive: openDriveLink,
     reopenUsbLink,
     reacquireSerialPort,
     locks: localLocks(),

@@ -1,4 +1,7 @@
 import type { ByteStream } from '../io/byte-stream';
+import type { DriveHandle } from '../io/drive';
+import type { HidPipe } from '../io/hid-pipe';
+import type { UsbPipe } from '../io/usb-pipe';
 import type { AbortSignalLike, Clock } from '../io/clock';
 import type { TargetMemory } from '../plan/blocks';
 import type { BlockConstraints } from '../plan/blocks';
@@ -12,21 +15,68 @@ import type { FirmwareImage } from '../image/memory-image';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn', message: string) => void;
 
-/** Everything a driver may touch. Time, logging and cancellation come in here, never from globals. */
-export interface DriverContext {
-  stream: ByteStream;
+/** What every driver gets, whatever its link. Time, logging and cancellation come in here, never from globals. */
+export interface BaseDriverContext {
   clock: Clock;
   log: LogFn;
   signal: AbortSignalLike;
   /** The part the user chose; undefined means "detect and accept what answers". */
   targetId?: string;
-  /** The rate the user forced; undefined lets the driver try its defaults and fallbacks. */
-  baudRate?: number;
   /**
    * Driver-specific settings by name (CLI `--option key=value`, a recipe's options in the app), e.g.
    * esp-rom's flash-mode / flash-freq / flash-size / reset. Each driver documents and validates its own.
    */
   options?: Readonly<Record<string, string>>;
+}
+
+/** A serial driver's context (meta link 'serial'): a ByteStream. */
+export interface DriverContext extends BaseDriverContext {
+  stream: ByteStream;
+  /** The rate the user forced; undefined lets the driver try its defaults and fallbacks. */
+  baudRate?: number;
+}
+export type SerialDriverContext = DriverContext;
+
+/** A USB driver's context (meta link 'usb'): a UsbPipe instead of a ByteStream. */
+export interface UsbDriverContext extends BaseDriverContext {
+  usb: UsbPipe;
+  /**
+   * Re-acquires the device after it re-enumerated (a DFU detach from the application into the
+   * bootloader, with possibly another VID:PID). The worker re-finds it with `navigator.usb.getDevices()`
+   * and opens it; without this the driver asks the user to connect again.
+   */
+  reopen?: (match: { vendorId?: number; productId?: number; serialNumber?: string }) => Promise<UsbPipe>;
+  /**
+   * Operations that destroy data beyond the image and need the user's explicit yes, spelled out in
+   * the UI first: `readUnprotect` removes read-out protection by mass-erasing the whole chip.
+   */
+  consent?: { readUnprotect?: boolean };
+  /**
+   * Start the application when a session that wrote or erased ends successfully (DfuSe "leave", a USB
+   * reset for plain DFU); defaults to true. Read-only and failed sessions always stay in DFU mode.
+   */
+  leave?: boolean;
+}
+
+/** A HID driver's context (meta link 'hid'): a HidPipe (WebHID). */
+export interface HidDriverContext extends BaseDriverContext {
+  hid: HidPipe;
+}
+
+/** A drive driver's context (meta link 'drive'): a granted mass-storage drive (drag-and-drop bootloaders). */
+export interface DriveDriverContext extends BaseDriverContext {
+  drive: DriveHandle;
+}
+
+/**
+ * The context for each link kind. A driver module of one kind accepts only its own context, so a
+ * serial stream handed to a USB driver (or the reverse) is a compile error, not a run-time refusal.
+ */
+export interface LinkContexts {
+  serial: DriverContext;
+  usb: UsbDriverContext;
+  hid: HidDriverContext;
+  drive: DriveDriverContext;
 }
 
 export interface Identified {

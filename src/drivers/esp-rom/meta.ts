@@ -19,7 +19,7 @@ const ESP_OPTIONS: DriverOptionSpec[] = [
 const XTENSA = new Set(['esp8266', 'esp32', 'esp32s2', 'esp32s3']);
 
 /** Espressif ESP8266 / ESP32-family serial download mode: the ROM loader plus the flasher stub. */
-export const espRomMeta: DriverMeta = {
+export const espRomMeta: DriverMeta<'serial'> = {
   id: 'esp-rom',
   label: 'Espressif ESP32 / ESP8266 (ROM serial loader + flasher stub)',
   link: 'serial',

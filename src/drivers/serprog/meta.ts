@@ -6,7 +6,7 @@ import type { DriverMeta } from '../types';
  * (frser-duino) programmers with an SPI NOR part in a socket or clip. The USB CDC ones ignore the
  * baud rate; UART ones use the one given with --baud.
  */
-export const serprogMeta: DriverMeta = {
+export const serprogMeta: DriverMeta<'serial'> = {
   id: 'serprog',
   label: 'serprog SPI flash programmer (pico-serprog, stm32-vserprog, Arduino)',
   link: 'serial',

@@ -2,7 +2,7 @@ import { AVR_PARTS, signatureHex } from '../../chips/avr';
 import type { DriverMeta } from '../types';
 
 /** Arduino bootloaders that speak STK500 v1: Optiboot (Uno, Nano, Pro Mini) and the older ATmegaBOOT. */
-export const stk500v1Meta: DriverMeta = {
+export const stk500v1Meta: DriverMeta<'serial'> = {
   id: 'stk500v1',
   label: 'Arduino bootloader (STK500 v1: Optiboot, ATmegaBOOT)',
   link: 'serial',

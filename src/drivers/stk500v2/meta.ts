@@ -15,7 +15,7 @@ const PARTS: [string, string[]][] = [
 ];
 
 /** Arduino Mega 2560 and boards that copy it (RAMPS, RAMBo): the "wiring" bootloader, STK500 v2 framing. */
-export const stk500v2Meta: DriverMeta = {
+export const stk500v2Meta: DriverMeta<'serial'> = {
   id: 'stk500v2',
   label: 'Arduino Mega bootloader (STK500 v2, avrdude "wiring")',
   link: 'serial',

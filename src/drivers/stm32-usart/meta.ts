@@ -22,7 +22,7 @@ export function planPageSize(fam: Stm32Family): number {
 }
 
 /** The ROM bootloader of every STM32, reached over a UART (ST AN3155): 8E1, auto-baud on 0x7F. */
-export const stm32UsartMeta: DriverMeta = {
+export const stm32UsartMeta: DriverMeta<'serial'> = {
   id: 'stm32-usart',
   label: 'STM32 system bootloader over UART (AN3155, as stm32flash)',
   link: 'serial',

@@ -1,15 +1,9 @@
 import { hex } from '../../core/image/memory-image';
-import {
-  DescriptorType,
-  decodeStringDescriptor,
-  getDescriptorSetup,
-  isStall,
-  type UsbPipe,
-  type UsbTransferOptions,
-} from '../../core/io/usb-pipe';
+import { isStall, type UsbPipe, type UsbTransferOptions } from '../../core/io/usb-pipe';
+import { DescriptorType, decodeStringDescriptor, getDescriptorSetup } from '../../core/io/usb-descriptors';
 import { FlashError, isFlashError, type ErrorCode } from '../../shared/errors';
 import type { BlockConstraints, Driver, Identified, TargetMemory } from '../types';
-import type { UsbDriverContext } from '../usb-types';
+import type { UsbDriverContext } from '../types';
 import { findDfuPart, matchDfuPart, type DfuPart } from './parts';
 import {
   BCD_DFUSE,

@@ -1,7 +1,7 @@
 import { hex } from '../../core/image/memory-image';
 import { FlashError } from '../../shared/errors';
 import type { BlockConstraints, Identified } from '../types';
-import type { UsbDriverContext } from '../usb-types';
+import type { UsbDriverContext } from '../types';
 import { DfuDriver, DfuStatusError, isRecoverable, type DfuProbe } from './dfu';
 import { describeLayout, layoutMemory, parseMemoryLayout, sectorsIn, type MemoryLayout, type Sector } from './layout';
 import { DFU_STATE, DFU_STATUS, DFUSE_COMMAND, DFUSE_FIRST_DATA_BLOCK, dfuseCommand } from './protocol';

@@ -2,10 +2,9 @@ import { isFlashError, FlashError } from '../../shared/errors';
 import { isStall, type UsbPipe } from '../../core/io/usb-pipe';
 import type { BlockConstraints, Driver, Identified } from '../types';
 import { hasConsent } from '../../core/job/options';
-import { requireUsb, type AnyDriverContext, type UsbDriverContext } from '../usb-types';
+import type { UsbDriverContext } from '../types';
 import { DfuDriver, DfuLink, probeDfu, type DfuProbe } from './dfu';
 import { DfuseDriver } from './dfuse';
-import { usbDfuMeta } from './meta';
 import { DFU_STATE } from './protocol';
 
 /** dfu-util's DFU_DETACH wValue: how long we ask a run-time device to wait for the reset. */
@@ -118,9 +117,7 @@ export class UsbDfuDriver implements Driver {
   }
 }
 
-/** Takes either context so the registry's DriverModule type fits; a serial link is refused. */
-export function createDriver(ctx: AnyDriverContext): UsbDfuDriver {
-  const usb = requireUsb(ctx, usbDfuMeta.label);
+export function createDriver(usb: UsbDriverContext): UsbDfuDriver {
   // The declared options (--consent unprotect, --after stay) say what the context fields say.
   const readUnprotect = usb.consent?.readUnprotect ?? hasConsent(usb.options, 'unprotect');
   const leave = usb.leave ?? usb.options?.after !== 'stay';

@@ -19,7 +19,7 @@ function memoriesOf(part: DfuPart): MemoryInfo[] {
  * USB DFU 1.1 devices and ST's DfuSe variant (every STM32 with USB in its ROM bootloader), over WebUSB:
  * what dfu-util does, plus read-back verify. DfuSe is recognised by its descriptor (bcdDFUVersion 0x011A).
  */
-export const usbDfuMeta: DriverMeta = {
+export const usbDfuMeta: DriverMeta<'usb'> = {
   id: 'usb-dfu',
   label: 'USB DFU bootloader (DFU 1.1, STM32 DfuSe; as dfu-util)',
   link: 'usb',

@@ -1,4 +1,5 @@
-import { DescriptorType, type UsbSetup } from '../../core/io/usb-pipe';
+import { type UsbSetup } from '../../core/io/usb-pipe';
+import { DescriptorType } from '../../core/io/usb-descriptors';
 
 /*
  * USB Device Firmware Upgrade 1.1 ("DFU", USB-IF, 2004) and ST's DfuSe extension of it

@@ -1,16 +1,9 @@
 import type { Clock } from '../../core/io/clock';
-import {
-  DescriptorType,
-  encodeStringDescriptor,
-  StandardRequest,
-  type UsbControlRequest,
-  type UsbDevicePort,
-  type UsbReply,
-} from '../../core/io/usb-pipe';
-import type { DevicePort } from '../../core/io/uart-link';
+import { type UsbControlRequest, type UsbDevicePort, type UsbReply } from '../../core/io/usb-pipe';
+import { DescriptorType, encodeStringDescriptor, StandardRequest } from '../../core/io/usb-descriptors';
 import { FlashError } from '../../shared/errors';
 import type { SimulatorOptions } from '../types';
-import type { UsbSimulator } from '../usb-types';
+import type { UsbSimulator } from '../types';
 import { parseMemoryLayout, sectorAt, type MemoryLayout } from './layout';
 import { DFU_PARTS, findDfuPart, type DfuPart } from './parts';
 import {
@@ -67,8 +60,6 @@ const REENUMERATE_MS = 50;
  * - writing a byte that is neither erased (0xFF) nor already equal fails with errPROG.
  */
 export class DfuDeviceSimulator implements UsbSimulator {
-  readonly link = 'usb';
-  readonly baudRate = 0;
   readonly part: DfuPart;
   readonly dfuse: boolean;
   mode: 'dfu' | 'runtime' | 'app' = 'dfu';
@@ -131,13 +122,7 @@ export class DfuDeviceSimulator implements UsbSimulator {
     }
   }
 
-  // ---- Simulator (serial) members: a DFU device has no UART --------------------------------------
-
-  attach(_port: DevicePort): void {
-    throw new FlashError('unsupported', `${this.part.name} in DFU mode is a USB device: it has no serial port to attach.`, {
-      hint: 'Open it as a virtual USB device (createUsbPipe) instead.',
-    });
-  }
+  // ---- Simulator members ------------------------------------------------------------------------
 
   /** NRST with the bootloader strap (BOOT0) held: the device comes back in DFU mode, memory and protection kept. */
   reset(): void {

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { readImage, writeDfuse } from '../../core/image/index';
 import { createImage, type FirmwareImage } from '../../core/image/memory-image';
 import { seededRandom } from '../../core/io/faults';
-import { createUsbPipe, withUsbFaults, type SimulatedUsbPipe, type UsbPipe } from '../../core/io/usb-pipe';
+import { type UsbPipe } from '../../core/io/usb-pipe';
+import { createUsbPipe, withUsbFaults, type SimulatedUsbPipe } from '../../core/io/usb-bus';
 import type { FaultSpec } from '../../shared/model';
 import { runErase, runJob, runRead } from '../../core/job/run-job';
 import { FlashError } from '../../shared/errors';
 import type { JobEvent } from '../../shared/events';
 import type { AbortSignalLike, Clock } from '../../core/io/clock';
 import { systemClock } from '../../transports/clock';
-import type { UsbDriverContext } from '../usb-types';
+import type { UsbDriverContext } from '../types';
 import { createDriver } from './driver';
 import { DFU_PARTS, type DfuPart } from './parts';
 import { DFU_REQUEST, DFU_STATUS } from './protocol';
@@ -368,9 +369,6 @@ describe('USB DFU driver against the STM32F4 DfuSe simulator', () => {
     expect(sim.mode).toBe('dfu'); // the half-trusted application is not started
   });
 
-  it('refuses a serial link with a clear message', () => {
-    expect(() => createDriver({ stream: {} as never, clock: systemClock, log: () => {}, signal: new AbortController().signal })).toThrow(/USB devices, not serial ports/);
-  });
 });
 
 describe('USB DFU driver against a plain DFU 1.1 device', () => {

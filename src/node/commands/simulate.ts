@@ -1,4 +1,4 @@
-import { findDriver, DRIVERS, type DriverEntry } from '../../drivers/registry';
+import { findDriver, isLink, DRIVERS, type DriverEntry } from '../../drivers/registry';
 import { resolveTarget } from '../../core/job/options';
 import { lineFormatOf } from '../../core/io/uart-link';
 import { systemClock } from '../../transports/clock';
@@ -33,7 +33,7 @@ async function run({ flags, args }: CommandContext): Promise<number> {
   const { entry, part } = whichSimulator(args[0]!, stringFlag(flags, 'chip') ?? stringFlag(flags, 'part'));
   // --flash-size is one more variant token for simulators that model flash size (esp-rom: "4MB").
   const variant = [stringFlag(flags, 'variant'), stringFlag(flags, 'flash-size')].filter(Boolean).join(',') || undefined;
-  if (entry.meta.link === 'usb') {
+  if (!isLink(entry, 'serial')) {
     const { simulateUsb } = await import('../usb/simulate-usb');
     return simulateUsb(entry, part, variant);
   }

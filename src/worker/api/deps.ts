@@ -1,5 +1,7 @@
 import type { ByteStream } from '../../core/io/byte-stream';
 import type { Clock } from '../../core/io/clock';
+import type { DriveHandle } from '../../core/io/drive';
+import type { HidPipe } from '../../core/io/hid-pipe';
 import type { UsbPipe } from '../../core/io/usb-pipe';
 import type { DeviceSelector, SerialDefaults } from '../../shared/model';
 import type { UsbMatch } from '../../transports/reacquire';
@@ -22,6 +24,10 @@ export interface ApiDeps {
   ) => Promise<ByteStream>;
   /** For drivers whose meta says link 'usb'. */
   openUsbLink: (selector: DeviceSelector, opts: { clock: Clock }) => Promise<UsbPipe>;
+  /** For drivers whose meta says link 'hid'; without it such drivers are refused. */
+  openHidLink?: (selector: DeviceSelector, opts: { clock: Clock }) => Promise<HidPipe>;
+  /** For drivers whose meta says link 'drive'; without it such drivers are refused. */
+  openDrive?: (selector: DeviceSelector, opts: { clock: Clock }) => Promise<DriveHandle>;
   /**
    * Opens a USB device again after it re-enumerated (a DFU detach); without it a USB driver asks the
    * user to connect the device again. transports/reacquire.ts reopenUsbLink.

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
 import { systemClock } from '../../transports/clock';
-import {
-  createUsbPipe,
-  DescriptorType,
-  encodeStringDescriptor,
-  getDescriptorSetup,
-  isStall,
-  StandardRequest,
-  withUsbFaults,
-  type UsbControlRequest,
-  type UsbDeviceModel,
-  type UsbDevicePort,
-  type UsbReply,
-  type UsbSetup,
-} from './usb-pipe';
+import { isStall, type UsbControlRequest, type UsbDeviceModel, type UsbDevicePort, type UsbReply, type UsbSetup } from './usb-pipe';
+import { DescriptorType, encodeStringDescriptor, getDescriptorSetup, StandardRequest } from './usb-descriptors';
+import { createUsbPipe, withUsbFaults } from './usb-bus';
 
 const clock = systemClock;
 
