@@ -4,7 +4,7 @@ import { buildEspImage } from '../core/image/build-fixtures';
 import { createImage } from '../core/image/memory-image';
 import type { ByteStream } from '../core/io/byte-stream';
 import { runJob } from '../core/job/run-job';
-import { findDriver } from '../drivers/registry';
+import { findDriverOfKind } from '../drivers/registry';
 import { FlashError } from '../shared/errors';
 import { systemClock } from './clock';
 import { openVirtualDevice } from './virtual';
@@ -25,7 +25,7 @@ async function listen(stream: ByteStream, ms: number): Promise<string> {
 
 async function flash(driverId: string, targetId: string, board: string | undefined, address: number, data: Uint8Array) {
   const device = await openVirtualDevice(driverId, { clock: systemClock, targetId, ...(board ? { board } : {}) });
-  const { createDriver } = await findDriver(driverId)!.load();
+  const { createDriver } = await findDriverOfKind(driverId, 'serial')!.load();
   const signal = new AbortController().signal;
   const driver = createDriver({ stream: device.stream, clock: systemClock, log: () => {}, signal, targetId });
   const report = await runJob(driver, createImage('test', [{ memory: 'flash', address, data }]), {}, { clock: systemClock, signal, emit: () => {} });

@@ -52,10 +52,10 @@ export async function openVirtualDevice(driverId: string, opts: VirtualOptions &
 }
 
 /** Named virtual boards: the same simulated chip, memory and all, every time the board is opened again. */
-const boards = new Map<string, Promise<Simulator>>();
+const boards = new Map<string, Promise<SerialSimulator>>();
 
 /** The board called `name` (of this driver, part and variant), made on first use; a fresh one without a name. */
-function namedBoard(name: string | undefined, kind: (string | undefined)[], create: () => Promise<Simulator>): Promise<Simulator> {
+function namedBoard(name: string | undefined, kind: (string | undefined)[], create: () => Promise<SerialSimulator>): Promise<SerialSimulator> {
   if (name === undefined) return create();
   const key = JSON.stringify([name, ...kind]);
   let board = boards.get(key);

@@ -1,6 +1,6 @@
 import { createImage } from '../../src/core/image/memory-image';
 import { runJob } from '../../src/core/job/run-job';
-import { findDriver } from '../../src/drivers/registry';
+import { findDriverOfKind } from '../../src/drivers/registry';
 import type { DriverContext } from '../../src/drivers/types';
 import type { FlashError } from '../../src/shared/errors';
 import type { FaultSpec } from '../../src/shared/model';
@@ -20,7 +20,7 @@ export const SERIAL_PROTOCOLS = ['stk500v1', 'stk500v2', 'avr109', 'stm32-usart'
  */
 
 export async function flashOverFaultyLine(driverId: string, fault: FaultSpec, length: number) {
-  const entry = findDriver(driverId)!;
+  const entry = findDriverOfKind(driverId, 'serial')!;
   const target = entry.meta.targets[0]!;
   const flash = target.memories.find((m) => m.name === 'flash')!;
   const data = randomBytes(length, fault.seed + 100);

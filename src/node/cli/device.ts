@@ -1,4 +1,4 @@
-import { findDriver, DRIVERS, type DriverEntry } from '../../drivers/registry';
+import { findDriver, isLink, DRIVERS, type DriverEntry, type LinkDriverEntry } from '../../drivers/registry';
 import type { Driver } from '../../drivers/types';
 import { resolveTarget, validateDriverOptions } from '../../core/job/options';
 import type { JobRuntime } from '../../core/job/run-job';
@@ -10,7 +10,6 @@ import type { Output } from './output';
 import { UsageError, type Flags } from './spec';
 import { openSerialStream } from '../serial-stream';
 import { usbLabel, type UsbMatch } from '../usb/open-usb';
-import type { UsbDriverModule } from '../../drivers/usb-types';
 
 /** Everything the user chose about the device, checked before any port is opened. */
 export interface DeviceChoice {
@@ -121,7 +120,8 @@ function rethrowAsUsage<T>(fn: () => T): T {
  */
 export async function withDriver<T>(choice: DeviceChoice, port: string, out: Output, job: (driver: Driver, rt: JobRuntime) => Promise<T>, opts: { redraw?: boolean } = {}): Promise<T> {
   const { entry, baudRate } = choice;
-  if (choice.usb) return withUsbDriver(choice, choice.usb, port, out, job, opts);
+  if (isLink(entry, 'usb') && choice.usb) return withUsbDriver(entry, choice, choice.usb, port, out, job, opts);
+  if (!isLink(entry, 'serial')) throw new UsageError(`${entry.meta.id} is a ${entry.link} driver, which the CLI cannot reach yet`, 'Use it from the app.');
   // The driver's line format (8E1 for STM32, 8N1 for most): a PTY accepts any, a real bootloader only its own.
   const rate = baudRate ?? entry.meta.serialDefaults?.baudRate ?? 115200;
   const stream = await openSerialStream(port, rate, lineFormatOf(entry.meta, rate));
@@ -148,7 +148,7 @@ export async function withDriver<T>(choice: DeviceChoice, port: string, out: Out
 }
 
 /** The same for a USB driver: the device through npm `usb`'s WebUSB and the browser's openUsbDevice(). */
-async function withUsbDriver<T>(choice: DeviceChoice, match: UsbMatch, label: string, out: Output, job: (driver: Driver, rt: JobRuntime) => Promise<T>, opts: { redraw?: boolean }): Promise<T> {
+async function withUsbDriver<T>(entry: LinkDriverEntry<'usb'>, choice: DeviceChoice, match: UsbMatch, label: string, out: Output, job: (driver: Driver, rt: JobRuntime) => Promise<T>, opts: { redraw?: boolean }): Promise<T> {
   const { openUsb } = await import('../usb/open-usb');
   const { pipe, reopen } = await openUsb(match, systemClock);
   let current = pipe;
@@ -156,7 +156,7 @@ async function withUsbDriver<T>(choice: DeviceChoice, match: UsbMatch, label: st
   const onSignal = () => controller.abort(new FlashError('aborted', 'Interrupted.'));
   process.once('SIGINT', onSignal);
   try {
-    const { createDriver } = (await choice.entry.load()) as unknown as UsbDriverModule;
+    const { createDriver } = await entry.load();
     const driver = createDriver({
       usb: pipe,
       clock: systemClock,

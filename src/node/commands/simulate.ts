@@ -33,10 +33,11 @@ async function run({ flags, args }: CommandContext): Promise<number> {
   const { entry, part } = whichSimulator(args[0]!, stringFlag(flags, 'chip') ?? stringFlag(flags, 'part'));
   // --flash-size is one more variant token for simulators that model flash size (esp-rom: "4MB").
   const variant = [stringFlag(flags, 'variant'), stringFlag(flags, 'flash-size')].filter(Boolean).join(',') || undefined;
-  if (!isLink(entry, 'serial')) {
+  if (isLink(entry, 'usb')) {
     const { simulateUsb } = await import('../usb/simulate-usb');
     return simulateUsb(entry, part, variant);
   }
+  if (!isLink(entry, 'serial')) throw new UsageError(`simulate ${entry.meta.id} is not available: it is a ${entry.link} device`, 'Serial drivers print a PTY, USB drivers a libusb environment.');
   const { createSimulator } = await entry.simulator();
   let simulator;
   try {

@@ -5,15 +5,9 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../core/io/clock';
-import {
-  createUsbPipe,
-  DescriptorType,
-  getDescriptorSetup,
-  isStall,
-  parseRequestType,
-  type SimulatedUsbPipe,
-  type UsbDeviceModel,
-} from '../../core/io/usb-pipe';
+import { isStall, type UsbDeviceModel } from '../../core/io/usb-pipe';
+import { DescriptorType, getDescriptorSetup, parseRequestType } from '../../core/io/usb-descriptors';
+import { createUsbPipe, type SimulatedUsbPipe } from '../../core/io/usb-bus';
 import { FlashError, isFlashError } from '../../shared/errors';
 
 /**

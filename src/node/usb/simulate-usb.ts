@@ -1,6 +1,6 @@
-import type { DriverEntry } from '../../drivers/registry';
-import { isUsbSimulator } from '../../drivers/usb-types';
-import { createUsbPipe, DescriptorType, getDescriptorSetup } from '../../core/io/usb-pipe';
+import type { LinkDriverEntry } from '../../drivers/registry';
+import { createUsbPipe } from '../../core/io/usb-bus';
+import { DescriptorType, getDescriptorSetup } from '../../core/io/usb-descriptors';
 import { systemClock } from '../../transports/clock';
 import { EXIT, UsageError } from '../cli/spec';
 import { untilStopped } from '../cli/lifetime';
@@ -13,7 +13,7 @@ const hex4 = (n: number) => n.toString(16).padStart(4, '0');
  * the environment printed on the one line `USB <vid>:<pid> ENV <NAME=value …>`. The libusb stand-in is
  * built on first use with gcc into a cache directory; it is a test fixture, not a way to reach hardware.
  */
-export async function simulateUsb(entry: DriverEntry, part?: string, variant?: string): Promise<number> {
+export async function simulateUsb(entry: LinkDriverEntry<'usb'>, part?: string, variant?: string): Promise<number> {
   const { createSimulator } = await entry.simulator();
   let sim;
   try {
@@ -21,7 +21,6 @@ export async function simulateUsb(entry: DriverEntry, part?: string, variant?: s
   } catch (err) {
     throw new UsageError((err as Error).message, `See "webprog parts --driver ${entry.meta.id}".`);
   }
-  if (!isUsbSimulator(sim)) throw new UsageError(`${entry.meta.id} has no USB simulator`, 'Use a serial driver: it prints a PTY.');
   buildLibusbShim();
   const probe = createUsbPipe(sim, systemClock);
   const descriptor = await probe.controlIn(getDescriptorSetup(DescriptorType.DEVICE), 18);
