@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createImage } from '../../src/core/image/memory-image';
 import { runJob } from '../../src/core/job/run-job';
-import { findDriver } from '../../src/drivers/registry';
+import { findDriverOfKind } from '../../src/drivers/registry';
 import type { DriverContext } from '../../src/drivers/types';
 import type { JobEvent } from '../../src/shared/events';
 import { systemClock } from '../../src/transports/clock';
@@ -10,7 +10,7 @@ import { randomBytes } from '../support/tools';
 
 /** What a job on each serial driver's virtual device tells the page while it runs. */
 async function flashWithEvents(driverId: string, length: number): Promise<JobEvent[]> {
-  const entry = findDriver(driverId)!;
+  const entry = findDriverOfKind(driverId, 'serial')!;
   const target = entry.meta.targets[0]!;
   const flash = target.memories.find((m) => m.name === 'flash')!;
   const dev = await openVirtualDevice(driverId, { clock: systemClock, targetId: target.id });
