@@ -19,8 +19,7 @@ describe.each(SERIAL_PROTOCOLS)('%s on a line flipping one bit per 4 KiB', (driv
 
   it.each([1, 2, 3])('faults only in the write direction: Verified after recovery, or a failure naming the address (seed %i)', async (seed) => {
     const { outcome, intact } = await flashOverFaultyLine(driverId, { seed, bitFlipRate: ONE_BIT_PER_4KIB, direction: 'to-device' }, 8192);
-    // Protocols with write-side recovery (a NACKed AN3155 frame re-sent, STK500 resync and the page again, an ESP
-    // frame refused for its checksum sent again in 1 KiB frames) must recover.
+    // Protocols with write-side recovery (a NACKed AN3155 frame re-sent, STK500 resync and the page again) must recover.
     if (RECOVERING.includes(driverId)) expect('report' in outcome ? outcome.report.verified : outcome.error.message).toBe(true);
     if ('report' in outcome) {
       expect(outcome.report.verified).toBe(true);

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
 import { boardField, boardsLoaded } from './support/board';
 import { AxeReport } from './support/axe';
 import { writeHexFile } from './support/firmware';
 import { leaveOperatorMode, nav, prepareRecipe, setSlots, waitForRun } from './support/station';
+import { vendorLinks } from './support/customer-links';
 
 /*
  * Every view and its main states, checked by axe-core in Chromium, in the light and the dark colour
@@ -13,6 +14,10 @@ import { leaveOperatorMode, nav, prepareRecipe, setSlots, waitForRun } from './s
  */
 
 const app = appUnderTest({ viewport: { width: 1280, height: 900 } });
+let vendor: Awaited<ReturnType<typeof vendorLinks>> | undefined;
+afterAll(async () => {
+  await vendor?.stop();
+});
 
 async function both(report: AxeReport, page: Page, state: string) {
   await page.emulateMedia({ colorScheme: 'light' });
@@ -133,6 +138,20 @@ describe('accessibility of every view (axe-core)', () => {
     await card.waitFor({ timeout: 30_000 });
     await card.getByText('Technical details').click();
     await both(report, page, 'Flash, error card');
+
+    // The customer screen of a vendor's link: ready, a demo finished, an update refused.
+    vendor = await vendorLinks(app.server.origin);
+    const links = vendor;
+    await page.goto(links.good);
+    await page.getByRole('button', { name: 'Try a demo' }).waitFor();
+    await both(report, page, 'Customer, update ready');
+    await page.getByRole('button', { name: 'Try a demo' }).click();
+    await page.getByRole('heading', { name: 'Demo finished' }).waitFor({ timeout: 60_000 });
+    await both(report, page, 'Customer, demo finished');
+    await page.goto(links.broken);
+    await page.getByRole('button', { name: 'Try a demo' }).click();
+    await page.getByRole('alert').first().waitFor({ timeout: 60_000 });
+    await both(report, page, 'Customer, update refused');
 
     // A phone: the folded navigation open, and History as a list.
     await page.setViewportSize({ width: 360, height: 740 });

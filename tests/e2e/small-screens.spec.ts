@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
 import { boardsLoaded } from './support/board';
 import { writeHexFile } from './support/firmware';
+import { vendorLinks } from './support/customer-links';
 import { prepareRecipe, setSlots } from './support/station';
 
 /*
@@ -98,6 +99,16 @@ describe('small screens (360 px)', () => {
       await page.locator('h1').first().waitFor();
       await page.waitForTimeout(300); // lazily loaded parts settle
       expect({ hash, sideways: await sideways(page) }).toEqual({ hash, sideways: 0 });
+    }
+
+    // A customer following a vendor's link on a phone.
+    const vendor = await vendorLinks(app.server.origin);
+    try {
+      await page.goto(vendor.good);
+      await page.getByRole('button', { name: 'Try a demo' }).waitFor();
+      expect(await sideways(page)).toBe(0);
+    } finally {
+      await vendor.stop();
     }
     expect(errors).toEqual([]);
   });

@@ -47,8 +47,6 @@ const SYNC_TRIES = 3;
 const SYNC_WAIT_MS = 100;
 /** Attempts per RAM block and per flash region on a faulty line (esptool WRITE_BLOCK_ATTEMPTS). */
 const BLOCK_ATTEMPTS = 3;
-/** Data frames of one region sent again after a checksum refusal, in all (a line garbling every fifth 1 KiB frame still gets through). */
-const FRAME_ATTEMPTS = 64;
 /** How many 4 KiB pages ahead a page-by-page comparison fetches device digests. */
 const MD5_PREFETCH_PAGES = 32;
 
@@ -81,10 +79,6 @@ interface Region {
   /** Image bytes already reported to `progress`; a resent region reports nothing twice. */
   reported: number;
   progress?: (imageBytes: number) => void;
-  /** Data frame size (FLASH_BEGIN's block size); a region refused for a garbled frame is cut finer. */
-  block: number;
-  /** Data frames sent again after the stub refused them for their checksum. */
-  frameRetries: number;
 }
 
 interface InFlight {
@@ -648,10 +642,10 @@ export class EspRomDriver implements Driver {
   // ---- writing ----------------------------------------------------------------------------------------
 
   /** One region as the frames that write it: FLASH_DEFL_BEGIN + DATA blocks, or plain when deflate does not help. */
-  private region(address: number, data: Uint8Array, progress?: (imageBytes: number) => void, frameSize?: number): Region {
+  private region(address: number, data: Uint8Array, progress?: (imageBytes: number) => void): Region {
     const compressed = zlibSync(data, { level: 9 });
     const deflate = compressed.length < data.length;
-    const block = frameSize ?? (this.port === 'usb-otg' ? BlockSize.FLASH_STUB_USB_OTG : BlockSize.FLASH_STUB);
+    const block = this.port === 'usb-otg' ? BlockSize.FLASH_STUB_USB_OTG : BlockSize.FLASH_STUB;
     const payload = deflate ? compressed : data;
     const count = Math.ceil(payload.length / block);
     const kib = data.length / 1024;
@@ -673,7 +667,7 @@ export class EspRomDriver implements Driver {
     frameDeviceMs.push(0);
     // Progress in image bytes: data frame `seq` carries payload up to (seq + 1) * block of `payload.length`.
     const imageBytesAfter = [0, ...Array.from({ length: count }, (_, seq) => Math.round((data.length * Math.min(payload.length, (seq + 1) * block)) / payload.length)), data.length];
-    return { address, data, frames, frameDeviceMs, next: 0, acked: 0, retries: 0, imageBytesAfter, reported: 0, block, frameRetries: 0, ...(progress ? { progress } : {}) };
+    return { address, data, frames, frameDeviceMs, next: 0, acked: 0, retries: 0, imageBytesAfter, reported: 0, ...(progress ? { progress } : {}) };
   }
 
   /**
@@ -694,7 +688,6 @@ export class EspRomDriver implements Driver {
         await this.settleOldest();
       } catch (err) {
         if (!retryable(err)) throw err;
-        if (await this.resendRefusedFrame(err)) continue;
         const failed = this.inflight[0]?.region ?? this.pending[0];
         this.inflight = [];
         if (!failed) throw err;
@@ -708,40 +701,6 @@ export class EspRomDriver implements Driver {
         await this.recover();
       }
     }
-  }
-
-  /**
-   * A data frame the stub refused for its checksum was not taken (esptool sends such a block again): on
-   * the first refusal in a region the region is cut into ROM-sized 1 KiB frames and started again, so a
-   * noisy line can carry it; after that only the refused frame and those behind it go again. False when
-   * the failure is not of that kind (a lost or garbled answer), which resends the whole region.
-   */
-  private async resendRefusedFrame(err: unknown): Promise<boolean> {
-    const head = this.inflight[0];
-    if (!head || !isFlashError(err, 'bad-checksum')) return false;
-    const region = head.region;
-    const last = region.frames.length - 1;
-    const behind = this.inflight.slice(1);
-    if (head.index === 0 || head.index === last) return false;
-    const finer = region.block > BlockSize.FLASH_ROM;
-    // Going back needs the stub still in this region's write: nothing behind the refused frame ended it.
-    if (!finer && (region.frameRetries >= FRAME_ATTEMPTS || behind.some((f) => f.region !== region || f.index === last))) return false;
-    this.inflight = [];
-    await this.recover(); // the frames behind it are refused too (out of sequence): their answers are drained
-    if (finer) {
-      const cut = this.region(region.address, region.data, region.progress, BlockSize.FLASH_ROM);
-      cut.reported = region.reported;
-      // Regions behind it that had started go again from their beginning, as after any region failure.
-      for (const r of this.pending) if (r !== region && r.next > 0) Object.assign(r, { next: 0, acked: 0 });
-      this.pending = this.pending.map((r) => (r === region ? cut : r));
-      this.ctx.log('warn', `The stub refused a garbled frame at 0x${region.address.toString(16)}: sending that region again in 1 KiB frames.`);
-    } else {
-      region.frameRetries++;
-      region.next = head.index;
-      region.acked = head.index;
-      this.ctx.log('debug', `The stub refused data frame ${head.index - 1} at 0x${region.address.toString(16)}: sending it again.`);
-    }
-    return true;
   }
 
   private async sendFrame(region: Region): Promise<void> {
