@@ -5,15 +5,18 @@ import { writeHexFile } from './support/firmware';
 
 const app = appUnderTest();
 
-describe('flashing a virtual Arduino Mega 2560 in Chromium', () => {
-  it('picks the Mega by name, flashes a HEX file through the STK500 v2 bootloader and shows Verified', async () => {
+/** Boards picked by name whose bootloaders are not the Uno's: the Mega's STK500 v2, the Leonardo's Caterina (AVR109). */
+describe.each([
+  { board: 'Arduino Mega 2560', chip: 'ATmega2560', id: '1e9801' },
+  { board: 'Arduino Leonardo', chip: 'ATmega32U4', id: '1e9587' },
+])('flashing a virtual $board in Chromium', ({ board, chip, id }) => {
+  it('picks the board by name, flashes a HEX file through its bootloader and shows Verified', async () => {
     const { page, errors } = app.browser;
-    const fw = writeHexFile(`mega-e2e-${Date.now()}.hex`, 4096);
+    const fw = writeHexFile(`${chip}-e2e-${Date.now()}.hex`, 4096);
     await page.goto(app.server.origin + '/');
-    await chooseBoard(page, 'Arduino Mega 2560');
-    await expect.poll(() => boardField(page).inputValue()).toBe('Arduino Mega 2560 — ATmega2560');
-    const virtual = page.getByRole('radio', { name: /Arduino Mega 2560 \(virtual\)/ });
-    await virtual.check();
+    await chooseBoard(page, board);
+    await expect.poll(() => boardField(page).inputValue()).toBe(`${board} — ${chip}`);
+    await page.getByRole('radio', { name: new RegExp(`${board} \\(virtual\\)`) }).check();
 
     await page.locator('input[type=file]#firmware-file').setInputFiles(fw.path);
     await page.getByText(fw.name, { exact: true }).first().waitFor();
@@ -24,8 +27,8 @@ describe('flashing a virtual Arduino Mega 2560 in Chromium', () => {
     await verified.waitFor({ timeout: 60_000 });
 
     const text = await page.getByRole('status').filter({ has: verified }).innerText();
-    expect(text).toContain('ATmega2560');
-    expect(text).toContain('1e9801');
+    expect(text).toContain(chip);
+    expect(text).toContain(id);
     expect(text).toContain('4,096 bytes written and read back identical');
     expect(errors).toEqual([]);
   }, 120_000);
