@@ -1,11 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeIntelHex } from '../../src/core/image/intel-hex';
-import { createSimulator, type Stk500v2Simulator } from '../../src/drivers/stk500v2/simulator';
-import { hostOnPty, type PtyHost } from '../../src/node/pty-host';
+import { describe, expect, it } from 'vitest';
+import { createSimulator } from '../../src/drivers/stk500v2/simulator';
 import { systemClock } from '../../src/transports/clock';
-import { randomBytes, run, tempDir } from '../support/tools';
+import { avrdudePeer } from '../support/avrdude-peer';
+import { randomBytes } from '../support/tools';
 
 /**
  * Real avrdude with `-c wiring` (the Arduino IDE's Mega 2560 upload) against our STK500 v2 simulator
@@ -13,35 +12,23 @@ import { randomBytes, run, tempDir } from '../support/tools';
  * its in-order erase pointer (avrdude writes every page from 0, as this bootloader needs).
  */
 describe('avrdude -c wiring against the Mega 2560 bootloader simulator', () => {
-  let sim: Stk500v2Simulator;
-  let host: PtyHost;
-  const dir = tempDir();
-  const avrdude = (...args: string[]) => run('avrdude', ['-c', 'wiring', '-P', host.path, '-b', '115200', '-D', ...args], { timeoutMs: 90_000 });
-
-  beforeAll(async () => {
-    sim = createSimulator({ clock: systemClock, targetId: 'm2560' });
-    host = await hostOnPty(sim);
-  });
-  afterAll(() => host.stop());
+  const { peer, avrdude, hexFile } = avrdudePeer(() => createSimulator({ clock: systemClock, targetId: 'm2560' }), 'wiring', 115200);
 
   it('writes and verifies a 20 KiB image, and the simulator holds exactly those bytes', async () => {
     const data = randomBytes(20_000, 31);
-    const file = join(dir, 'app.hex');
-    writeFileSync(file, writeIntelHex({ format: 'bin', segments: [{ memory: 'flash', address: 0, data }] }));
-    const r = await avrdude('-p', 'm2560', '-U', `flash:w:${file}:i`);
+    const r = await avrdude('-p', 'm2560', '-U', `flash:w:${hexFile('app.hex', data)}:i`);
     expect(r.stderr).toContain('20000 bytes of flash verified');
     expect(r.code).toBe(0);
-    expect(Buffer.from(sim.flash.subarray(0, 20_000)).equals(Buffer.from(data))).toBe(true);
-    expect(sim.flash[20_000]).toBe(0xff); // avrdude pads the last page with 0xFF
+    expect(Buffer.from(peer.sim.flash.subarray(0, 20_000)).equals(Buffer.from(data))).toBe(true);
+    expect(peer.sim.flash[20_000]).toBe(0xff); // avrdude pads the last page with 0xFF
   }, 100_000);
 
   it('reads the flash back byte-exact, across the 64 KiB line', async () => {
-    sim.flash.set(randomBytes(512, 32), 0xff00);
-    const out = join(dir, 'read.bin');
+    peer.sim.flash.set(randomBytes(512, 32), 0xff00);
+    const out = join(peer.dir, 'read.bin');
     const r = await avrdude('-p', 'm2560', '-U', `flash:r:${out}:r`);
     expect(r.code).toBe(0);
-    const read = readFileSync(out);
-    expect(read.subarray(0, 0x10100).equals(Buffer.from(sim.flash.subarray(0, 0x10100)))).toBe(true);
+    expect(readFileSync(out).subarray(0, 0x10100).equals(Buffer.from(peer.sim.flash.subarray(0, 0x10100)))).toBe(true);
   }, 100_000);
 
   it('sees the signature of the simulated part', async () => {
