@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
-import { boardField, boardsLoaded } from './support/board';
+import { boardField, boardsLoaded, chooseBoard } from './support/board';
 import { AxeReport } from './support/axe';
 import { writeHexFile } from './support/firmware';
 import { leaveOperatorMode, nav, prepareRecipe, setSlots, waitForRun } from './support/station';
@@ -138,6 +141,26 @@ describe('accessibility of every view (axe-core)', () => {
     await card.waitFor({ timeout: 30_000 });
     await card.getByText('Technical details').click();
     await both(report, page, 'Flash, error card');
+
+    // The desk checks: a binary that reads as text asks for consent; an ESP app gets its address field.
+    const dir = mkdtempSync(join(tmpdir(), 'webprog-axe-'));
+    try {
+      await page.goto(app.server.origin + '/');
+      const texty = join(dir, 'config.bin');
+      writeFileSync(texty, 'SSID=plant-floor-3;PASS=........;MODE=station;'.repeat(40));
+      await page.locator('#firmware-file').setInputFiles(texty);
+      await page.getByRole('checkbox', { name: /Flash it anyway/ }).waitFor();
+      await both(report, page, 'Flash, text-like binary asks consent');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await chooseBoard(page, 'ESP32 any board');
+    await page.getByRole('button', { name: 'Try it with a sample' }).click();
+    const address = page.getByRole('textbox', { name: 'Address' });
+    await expect.poll(() => address.inputValue()).toBe('0x10000');
+    await address.fill('0x0');
+    await expect.poll(() => page.locator('#flash-note').innerText()).toMatch(/bootloader/i);
+    await both(report, page, 'Flash, ESP sample placed over the bootloader (refused)');
 
     // The customer screen of a vendor's link: ready, a demo finished, an update refused.
     vendor = await vendorLinks(app.server.origin);
