@@ -1,25 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeIntelHex } from '../../src/core/image/intel-hex';
-import { randomBytes, run, tempDir } from '../support/tools';
+import { randomBytes, run, simulateCli, tempDir } from '../support/tools';
 
 const TSX = join('node_modules', '.bin', 'tsx');
 const CLI = join('src', 'node', 'cli.ts');
 const webprog = (...args: string[]) => run(TSX, [CLI, ...args], { timeoutMs: 60_000 });
 
-/** `webprog simulate` in its own process: the first stdout line is "PTY <path>". */
-async function simulate(...args: string[]): Promise<{ path: string; proc: ChildProcess }> {
-  const proc = spawn(TSX, [CLI, 'simulate', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const first = await new Promise<string>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`simulate exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-  });
-  expect(first).toMatch(/^PTY \/dev\/pts\/\d+$/);
-  return { path: first.slice(4), proc };
-}
+const simulate = simulateCli;
 
 describe('webprog CLI', () => {
   const dir = tempDir();

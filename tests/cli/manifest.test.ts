@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { randomBytes, run, tempDir } from '../support/tools';
+import { randomBytes, run, simulateCli, tempDir } from '../support/tools';
 
 /**
  * A vendor's side of signed manifests: make keys, sign (which hashes every part), verify. Verify exits
@@ -61,5 +61,27 @@ describe('webprog manifest', () => {
     await webprog('manifest', 'keygen', '--out', join(dir, 'other'));
     expect((await webprog('manifest', 'verify', '--pubkey', join(dir, 'other', 'public-key.txt'), manifest)).code).toBe(1);
     expect((await webprog('manifest', 'verify', '--pubkey', pubkey, manifest)).code).toBe(0);
+  });
+
+  it('flash --manifest installs the signed build on a simulated Uno, and refuses a tampered part before writing', async () => {
+    const uno = await simulateCli('stk500v1');
+    try {
+      const pubkey = join(dir, 'keys', 'public-key.txt');
+      const ok = await webprog('flash', '--manifest', manifest, '--pubkey', pubkey, '--driver', 'stk500v1', '--port', uno.path);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^OK .*ATmega328P \(1e950f\) 4096 bytes written and verified/m);
+
+      const original = readFileSync(part);
+      const tampered = Buffer.from(original);
+      tampered[99]! ^= 1;
+      writeFileSync(part, tampered);
+      const refused = await webprog('flash', '--manifest', manifest, '--pubkey', pubkey, '--driver', 'stk500v1', '--port', uno.path);
+      writeFileSync(part, original);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain('is not the one the manifest describes');
+      expect(refused.stderr).not.toMatch(/writ(e|ing) [0-9]/i);
+    } finally {
+      uno.proc.kill();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,4 +44,15 @@ export function tempDir(prefix = 'webprog-'): string {
 export function randomBytes(length: number, seed: number): Uint8Array {
   const rnd = seededRandom(seed);
   return Uint8Array.from({ length }, () => Math.floor(rnd() * 256));
+}
+
+/** `webprog simulate ARGS` in its own process, resolved once its first stdout line "PTY <path>" arrives. */
+export async function simulateCli(...args: string[]): Promise<{ path: string; proc: ChildProcess }> {
+  const proc = spawn(join('node_modules', '.bin', 'tsx'), [join('src', 'node', 'cli.ts'), 'simulate', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`simulate exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).once('line', resolve);
+  });
+  if (!/^PTY \/dev\/pts\/\d+$/.test(first)) throw new Error(`simulate printed "${first}"`);
+  return { path: first.slice(4), proc };
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { applySerial, serialLocation } from '../../core/production/serialize';
 import type { SerialReservation } from '../../core/production/allocator';
 import { runJob } from '../../core/job/run-job';
@@ -7,6 +8,8 @@ import { systemClock } from '../../transports/clock';
 import { appendAudit, countInsertion, type AuditRecord } from '../state-dir';
 import { deviceChoice, withDriver, type DeviceChoice } from '../cli/device';
 import { displayName } from '../cli/files';
+import { helpHint, stringFlag } from '../cli/args';
+import { manifestInstall } from '../cli/manifest-files';
 import { PLACEMENT_FLAGS, placedImage, requiring, type PlacedImage } from '../cli/placement';
 import { PRODUCTION_FLAGS, productionSetup, type Production } from '../cli/production';
 import { DEVICE_FLAGS, EXIT, MULTI_PORT, OUTPUT_FLAGS, UsageError, type Command, type CommandContext } from '../cli/spec';
@@ -17,17 +20,20 @@ export const command: Command = {
   usage: [
     'flash --driver ID --port TTY [--port TTY ...] [flags] FILE',
     'flash --driver ID --port TTY [flags] FILE@ADDRESS [FILE@ADDRESS ...]',
+    'flash --manifest MANIFEST [--pubkey PUBLIC_KEY] --driver ID --port TTY',
   ],
   flags: [
     ...DEVICE_FLAGS.map((f) => (f.name === 'port' ? MULTI_PORT : f)),
     ...PLACEMENT_FLAGS,
+    { name: 'manifest', type: 'string', value: 'FILE', description: 'Install a firmware manifest: the build for the device that answers, its parts read beside the manifest and checked first.' },
+    { name: 'pubkey', type: 'string', value: 'FILE', description: 'With --manifest: the vendor\'s public key; the manifest must be signed with it.' },
     { name: 'erase', type: 'boolean', description: 'Erase the whole chip before writing (drivers that can).' },
     { name: 'skip-unchanged', type: 'boolean', description: 'Read first and write only the blocks that differ.' },
     { name: 'no-verify', type: 'boolean', description: 'Do not read back: the result says NOT verified (exit 0; a serial is kept as unverified).' },
     ...PRODUCTION_FLAGS,
     ...OUTPUT_FLAGS,
   ],
-  positionals: { min: 1, max: Infinity, name: 'firmware file' },
+  positionals: { min: 0, max: Infinity, name: 'firmware file' },
   notes: [
     'FILE is Intel HEX, S-record, ELF, UF2, DfuSe or raw binary ("-" reads stdin). Files are checked before any',
     'port opens (exit 2): empty, text and web-page files, content that contradicts the name, another chip\'s',
@@ -41,6 +47,7 @@ export const command: Command = {
     'flash --driver esp-rom --port /dev/ttyUSB0 app.bin     (an ESP-IDF/Arduino app goes to 0x10000, a bootloader to its chip\'s offset)',
     'flash --driver stk500v1 --port /dev/ttyUSB0 --port /dev/ttyUSB1 --state-dir prod --serial-address 0x7ffc --serial-start 1000 app.hex',
     'flash --json --driver serprog --port /dev/ttyACM0 --chip W25Q16 --consent unprotect bios.bin',
+    'flash --manifest fw/manifest.json --pubkey keys/public-key.txt --driver stk500v1 --port /dev/ttyACM0',
   ],
   run,
 };
@@ -50,6 +57,9 @@ async function run({ flags, args, out, cwd }: CommandContext): Promise<number> {
   if (flags.erase && !choice.entry.meta.capabilities.erase) {
     throw new UsageError(`--erase is not available with ${choice.entry.meta.id}: its bootloader has no chip erase`, 'Drop --erase: it erases each page as it writes it.');
   }
+  const manifestPath = stringFlag(flags, 'manifest');
+  if (manifestPath) return installManifest({ flags, args, out, cwd }, choice, manifestPath);
+  if (args.length === 0) throw new UsageError('flash needs a firmware file', helpHint(command));
   const file = args.map(displayName).join(' + ');
   const { image, requires } = await placedImage({ flags, args, out, cwd }, choice, out);
   const production = await productionSetup(flags, image, cwd);
@@ -57,6 +67,27 @@ async function run({ flags, args, out, cwd }: CommandContext): Promise<number> {
   const redraw = choice.ports.length === 1;
   // Each port is an independent session: one device failing never stops the others.
   const results = await Promise.all(choice.ports.map((port) => flashOne(choice, port, file, { image, ...(requires ? { requires } : {}) }, options, production, out, redraw)));
+  for (const r of results) printResult(out, file, r);
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** `--manifest`: one session per port; the build is picked, checked and written once the device answered. */
+async function installManifest({ flags, args, out, cwd }: CommandContext, choice: DeviceChoice, path: string): Promise<number> {
+  if (args.length > 0) throw new UsageError('flash --manifest takes no firmware file', 'The manifest names its parts; drop the file.');
+  const pubkey = stringFlag(flags, 'pubkey');
+  const install = await manifestInstall(resolve(cwd, path), choice.entry.meta.id, pubkey === undefined ? undefined : resolve(cwd, pubkey));
+  const options: JobOptions = { verify: !flags['no-verify'], erase: Boolean(flags.erase), skipUnchanged: Boolean(flags['skip-unchanged']) };
+  const file = `${install.manifest.name}${install.manifest.version ? ` ${install.manifest.version}` : ''}`;
+  const results = await Promise.all(
+    choice.ports.map(async (port): Promise<FlashResult> => {
+      try {
+        const report = await withDriver(choice, port, out, (driver, rt) => runJob(driver, install.image, options, install.withHook(rt)), { redraw: choice.ports.length === 1 });
+        return { port, ok: report.verified || options.verify === false, report };
+      } catch (err) {
+        return { port, ok: false, error: toErrorInfo(err) };
+      }
+    }),
+  );
   for (const r of results) printResult(out, file, r);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

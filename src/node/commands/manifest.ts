@@ -1,11 +1,12 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { checkBuildParts } from '../../core/manifest/integrity';
 import { parseManifest } from '../../core/manifest/model';
-import { checkManifestSignature, fromBase64, parsePublicKey, signedBytes, toBase64Url } from '../../core/manifest/signature';
-import { FlashError, toErrorInfo } from '../../shared/errors';
+import { checkManifestSignature, signedBytes, toBase64Url } from '../../core/manifest/signature';
+import { toErrorInfo } from '../../shared/errors';
 import { stringFlag } from '../cli/args';
+import { partFile, readManifestJson, readPart, readPublicKey } from '../cli/manifest-files';
 import { EXIT, OUTPUT_FLAGS, UsageError, type Command, type CommandContext } from '../cli/spec';
 
 /*
@@ -60,7 +61,7 @@ function signManifest({ flags, out }: CommandContext, path: string): number {
   if (!keyPath) throw new UsageError('manifest sign needs --key PRIVATE_KEY', 'webprog manifest sign --key keys/private-key.pem manifest.json');
   const privateKey = createPrivateKey(readFileSync(resolve(keyPath)));
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new UsageError(`${keyPath} is not an Ed25519 private key`, 'Use the private-key.pem written by "webprog manifest keygen".');
-  const raw = readJson(path);
+  const raw = readManifestJson(path);
   parseManifest(raw); // refuse an invalid manifest before signing it
   for (const part of allParts(raw)) {
     const file = partFile(path, part.path);
@@ -83,7 +84,7 @@ async function verifyManifest({ flags, out }: CommandContext, path: string): Pro
   const keyPath = stringFlag(flags, 'pubkey');
   if (!keyPath) throw new UsageError('manifest verify needs --pubkey PUBLIC_KEY', 'webprog manifest verify --pubkey keys/public-key.txt manifest.json');
   const key = readPublicKey(resolve(keyPath));
-  const raw = readJson(path);
+  const raw = readManifestJson(path);
   try {
     await checkManifestSignature(raw, key);
     const manifest = parseManifest(raw);
@@ -106,32 +107,9 @@ function allParts(raw: Record<string, unknown>): RawPart[] {
   return (raw.builds as { parts: RawPart[] }[]).flatMap((b) => b.parts);
 }
 
-function partFile(manifestPath: string, partPath: string): string {
-  return resolve(dirname(manifestPath), partPath);
-}
 
-function readPart(manifestPath: string, partPath: string): Uint8Array {
-  const file = partFile(manifestPath, partPath);
-  if (!existsSync(file)) throw new FlashError('bad-image', `The part ${partPath} is not beside the manifest.`, { hint: 'Verify the manifest in the folder as it is published.' });
-  return new Uint8Array(readFileSync(file));
-}
 
-function readJson(path: string): Record<string, unknown> {
-  try {
-    const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new UsageError(`${path} is not a JSON manifest`, 'Give the manifest.json file.');
-}
 
-/** public-key.txt (base64url) or a PEM public key. */
-function readPublicKey(path: string): Uint8Array {
-  const text = readFileSync(path, 'utf8');
-  if (text.includes('-----BEGIN')) return fromBase64(rawPublicKey(createPublicKey(text)))!;
-  return parsePublicKey(text.trim());
-}
 
 function rawPublicKey(key: KeyObject): string {
   return key.export({ format: 'jwk' }).x!;
