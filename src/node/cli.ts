@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { COMMANDS, findCommand } from './commands/index';
-import { closest, parseCommandArgs } from './cli/args';
 import { commandHelp, mainHelp } from './cli/help';
 import { Output } from './cli/output';
 import { EXIT, UsageError, type Flags } from './cli/spec';
@@ -24,8 +23,8 @@ async function main(argv: string[], out: Output): Promise<number> {
     return print(await helpOf(rest[0]));
   }
   const entry = findCommand(first);
-  if (!entry) throw unknownCommand(first);
-  const { command } = await entry.load();
+  if (!entry) throw await unknownCommand(first);
+  const [{ command }, { parseCommandArgs }] = await Promise.all([entry.load(), import('./cli/args')]);
   out.command = command.name;
   // --json must shape even a usage error, so look for it before parsing strictly.
   if (rest.includes('--json')) out.mode.json = true;
@@ -37,11 +36,12 @@ async function main(argv: string[], out: Output): Promise<number> {
 
 async function helpOf(name: string): Promise<string> {
   const entry = findCommand(name);
-  if (!entry) throw unknownCommand(name);
+  if (!entry) throw await unknownCommand(name);
   return commandHelp((await entry.load()).command, entry.summary);
 }
 
-function unknownCommand(name: string): UsageError {
+async function unknownCommand(name: string): Promise<UsageError> {
+  const { closest } = await import('./cli/args');
   const near = closest(name, COMMANDS.map((c) => c.name));
   return new UsageError(`unknown command "${name}"`, near ? `Did you mean "webprog ${near}"? (webprog --help lists all)` : 'Run "webprog --help" for the commands.');
 }
