@@ -40,6 +40,7 @@ export async function hostOnPty(
   // After the simulated wire is cut, what the client sends goes nowhere, as on a pulled cable.
   const followBaud = !simulator.anyBaud;
   readFrames(fromClient, (kind, payload) => {
+    if (process.env.WEBPROG_PTY_TRACE) process.stderr.write(`pty: ${kind} ${kind === 'B' ? payload.toString() : Buffer.from(payload).toString('hex')}\n`);
     if (kind === 'D') host.write(new Uint8Array(payload)).catch(() => {});
     else if (kind === 'B' && followBaud) void pair.host.setBaud(Number(payload.toString()));
   });

@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeIntelHex } from '../../src/core/image/intel-hex';
-import { randomBytes, tempDir } from '../support/tools';
-import { jsonLines, simulate, webprog, webprogWithInput } from './support';
+import { randomBytes, run, tempDir } from '../support/tools';
+import { CLI, jsonLines, simulate, TSX, webprog, webprogWithInput } from './support';
 
 /** The commands against simulated boards, as a script or a CI rig would run them (issue 12 findings). */
 describe('webprog against simulated boards', () => {
@@ -85,6 +85,19 @@ describe('webprog against simulated boards', () => {
     const quiet = await webprogWithInput(null, ['read', '-q', '--driver', 'stk500v1', '--port', uno.path, '--out', '-', '--length', '16']);
     expect(quiet.stdout.length).toBe(16);
     expect(quiet.stderr).toBe('');
+  });
+
+  it('on a terminal: a redrawn progress bar with rate and time left, colour unless NO_COLOR', async () => {
+    // script(1) gives the command a pseudo-terminal for stdout and stderr, as an interactive shell would.
+    const onTty = (env: string) =>
+      run('script', ['-qfec', `${env} ${TSX} ${CLI} read --driver stk500v1 --port ${uno.path} --out ${join(dir, 'tty.bin')} --length 2000`, '/dev/null'], { timeoutMs: 90_000 });
+    const r = await onTty('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\r\S+: read +\[#+\.*\] +\d+% [\d.]+ (?:KiB|B)\/s, \d+ s left\x1b\[K/);
+    expect(r.stdout).toContain('\x1b[32mOK\x1b[0m');
+    const plain = await onTty('NO_COLOR=1');
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('\x1b[32m');
   });
 
   it('takes a firmware image from stdin with "-"', async () => {

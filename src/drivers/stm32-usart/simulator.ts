@@ -142,6 +142,9 @@ export class Stm32UsartSimulator implements Simulator {
     return stm32UsartMeta.serialDefaults!.baudRate;
   }
 
+  /** The ROM measures the host's rate from its 0x7F (AN3155 auto-baud): any rate the host picks is the right one. */
+  readonly anyBaud = true;
+
   memory(name: string): Uint8Array {
     if (name === 'flash') return this.flash;
     if (name === 'ram') return this.ram;
