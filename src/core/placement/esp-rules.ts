@@ -2,6 +2,7 @@ import type { EspPlacementChip, ImageKind, Placement, RawPlacement, Refusal } fr
 import type { TargetInfo } from '../../shared/model';
 import { hex, type FirmwareImage } from '../image/memory-image';
 import { appPartition, ESP_LAYOUT, type EspFileKind, type EspPartition } from './esp';
+import { sameChip } from './family';
 
 type EspRule = RawPlacement & { kind: 'esp' };
 
@@ -10,7 +11,7 @@ const BOOT_AREA_END = ESP_LAYOUT.PARTITION_TABLE + 0x1000;
 
 /** The bootloader offsets to look for a merged image's bootloader at: the chosen chip's, or every chip's. */
 export function espOffsets(rule: EspRule, target: TargetInfo | undefined): number[] {
-  const chips = target ? rule.chips.filter((c) => same(c.name, target.name)) : rule.chips;
+  const chips = target ? rule.chips.filter((c) => sameChip(c.name, target.name)) : rule.chips;
   return [...new Set(chips.map((c) => c.bootloader))];
 }
 
@@ -87,14 +88,9 @@ export function checkEspLayout(images: FirmwareImage[], placements: Placement[],
 
 function chipOf(rule: EspRule, target: TargetInfo | undefined, imageChip: string | undefined): EspPlacementChip | undefined {
   const name = target?.name ?? imageChip;
-  return name === undefined ? undefined : rule.chips.find((c) => same(c.name, name));
+  return name === undefined ? undefined : rule.chips.find((c) => sameChip(c.name, name));
 }
 
 function needsAddress(message: string, hint: string): Auto {
   return { refusal: { reason: 'needs-address', code: 'bad-image', message, hint } };
-}
-
-function same(a: string, b: string): boolean {
-  const norm = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  return norm(a) === norm(b);
 }

@@ -16,7 +16,7 @@ export function checkFamily(image: FirmwareImage, name: string, rule: RawPlaceme
   const chip = image.format === 'esp' && typeof image.meta?.chip === 'string' ? image.meta.chip : undefined;
   if (chip !== undefined) {
     if (rule.kind !== 'esp') return wrong('wrong-chip', `This is an ${chip} image, and ${forWhat} is not an Espressif chip.`, 'Pick the firmware built for this board, or choose the ESP programmer.');
-    if (target && norm(target.name) !== norm(chip)) return wrong('wrong-chip', `This image is built for the ${chip}, not the ${target.name}.`, `Build it for the ${target.name}, or pick the ${chip} board.`);
+    if (target && !sameChip(target.name, chip)) return wrong('wrong-chip', `This image is built for the ${chip}, not the ${target.name}.`, `Build it for the ${target.name}, or pick the ${chip} board.`);
     if (!target) return { requires: { deviceName: chip, because: `${name} is built for the ${chip}` } };
   }
   const family = typeof image.meta?.family === 'string' ? image.meta.family : undefined;
@@ -50,7 +50,7 @@ export function withoutReadOnly(image: FirmwareImage): FirmwareImage {
 }
 
 function espMachines(rule: RawPlacement & { kind: 'esp' }, target: TargetInfo | undefined): string | undefined {
-  const chips = target ? rule.chips.filter((c) => norm(c.name) === norm(target.name)) : rule.chips;
+  const chips = target ? rule.chips.filter((c) => sameChip(c.name, target.name)) : rule.chips;
   const machines = [...new Set(chips.map((c) => c.machine))];
   return machines.length > 0 ? machines.join('|') : undefined;
 }
@@ -60,6 +60,11 @@ function familyMatches(family: string, targetName: string): boolean {
   const f = norm(family);
   const t = norm(targetName);
   return f.startsWith('ESP') ? f === t : t.startsWith(f);
+}
+
+/** Chip names compared as people write them: 'ESP32-C3', 'esp32c3' and 'ESP32 C3' are one chip. */
+export function sameChip(a: string, b: string): boolean {
+  return norm(a) === norm(b);
 }
 
 function norm(s: string): string {

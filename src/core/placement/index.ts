@@ -6,7 +6,7 @@ import { byteCount, createImage, hex, type FirmwareImage } from '../image/memory
 import { checkContent } from './content';
 import { checkEspLayout, defaultEspAddress, espOffsets } from './esp-rules';
 import { espFileKind, type EspFileKind, type EspPartition } from './esp';
-import { checkFamily, withoutReadOnly } from './family';
+import { checkFamily, sameChip, withoutReadOnly } from './family';
 import { checkFit } from './fit';
 
 export { checkContent } from './content';
@@ -147,7 +147,7 @@ function unreadable(err: unknown, name: string): Refusal {
  */
 export function checkIdentified(requires: DeviceRequirement | undefined, device: { id: string; name: string }): Refusal | null {
   if (!requires) return null;
-  const nameOk = requires.deviceName === undefined || norm(requires.deviceName) === norm(device.name);
+  const nameOk = requires.deviceName === undefined || sameChip(requires.deviceName, device.name);
   const idOk = requires.deviceId === undefined || requires.deviceId.toLowerCase() === device.id.toLowerCase();
   if (nameOk && idOk) return null;
   return {
@@ -157,10 +157,6 @@ export function checkIdentified(requires: DeviceRequirement | undefined, device:
     hint: 'Connect the board this firmware was built for, or pick the firmware built for this one.',
     details: { ...(requires.deviceName ? { wanted: requires.deviceName } : {}), ...(requires.deviceId ? { wantedId: requires.deviceId } : {}), found: device.name, foundId: device.id },
   };
-}
-
-function norm(s: string): string {
-  return s.toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
 
 function capitalise(s: string): string {
