@@ -1,15 +1,21 @@
 import { proxy } from 'comlink';
 import type { InstallReport, JobSpec } from '../../shared/api';
 import type { FlashErrorInfo } from '../../shared/errors';
-import type { JobEvent, JobPhase } from '../../shared/events';
+import type { JobEvent, JobPhase, PlannedPhase } from '../../shared/events';
 import type { DeviceIdentity, JobReport } from '../../shared/model';
 import { call } from '../worker-client';
 import { JobProgress } from './progress.svelte';
 
 export type JobStatus = 'idle' | 'running' | 'passed' | 'failed';
 
-/** The phases the progress stepper shows, in order; validate and finish are folded into neighbours. */
-export const SHOWN_PHASES = ['connect', 'identify', 'write', 'verify'] as const satisfies readonly JobPhase[];
+/** The steps every job shows before its transfer phases, and the transfer phases shown until the engine's plan arrives. */
+const LEAD_STEPS = ['connect', 'identify'] as const satisfies readonly JobPhase[];
+const DEFAULT_TRANSFER_STEPS = ['write', 'verify'] as const satisfies readonly JobPhase[];
+
+/** The steps of the progress stepper: connect, identify, then only the transfer phases this job really has. */
+export function jobSteps(plan: readonly PlannedPhase[] | null): JobPhase[] {
+  return [...LEAD_STEPS, ...(plan ? plan.map((p) => p.phase) : DEFAULT_TRANSFER_STEPS)];
+}
 
 const PHASE_WORDS: Record<JobPhase, string> = {
   connect: 'Connecting',
@@ -26,15 +32,19 @@ export function phaseWord(phase: JobPhase): string {
   return PHASE_WORDS[phase];
 }
 
-const STEP_WORDS: Record<(typeof SHOWN_PHASES)[number], string> = {
+const STEP_WORDS: Record<JobPhase, string> = {
   connect: 'Connect',
   identify: 'Identify',
+  validate: 'Check',
+  erase: 'Erase',
   write: 'Write',
   verify: 'Verify',
+  read: 'Read',
+  finish: 'Finish',
 };
 
 /** One word per step of the progress stepper. */
-export function stepWord(phase: (typeof SHOWN_PHASES)[number]): string {
+export function stepWord(phase: JobPhase): string {
   return STEP_WORDS[phase];
 }
 
@@ -97,10 +107,13 @@ export class FlashJob {
     return this.#cancelling;
   }
 
-  /** 0..1 over the whole job (see JobProgress.fraction). */
+  /**
+   * 0..1 over the whole job (see JobProgress.fraction). Below 1 until the job's result is in: the
+   * screen never says 100 % while the engine is still finishing.
+   */
   get overall(): number {
     if (this.#status === 'passed') return 1;
-    return this.progress.fraction(this.#spec?.options.verify !== false);
+    return Math.min(0.99, this.progress.fraction(this.#spec?.options.verify !== false));
   }
 
   /** Runs a job to its end. Resolves with the outcome; never throws. */
@@ -156,6 +169,7 @@ export class FlashJob {
   #apply(event: JobEvent): void {
     switch (event.type) {
       case 'phase':
+      case 'plan':
       case 'progress':
         this.progress.apply(event);
         break;

@@ -1,4 +1,4 @@
-import type { JobEvent, JobPhase } from '../../shared/events';
+import type { JobEvent, JobPhase, PlannedPhase } from '../../shared/events';
 
 /**
  * How far a running job is, from its events: the phase, the bytes of that phase done and in all, and
@@ -10,6 +10,8 @@ export class JobProgress {
   #total = $state(0);
   #rate = $state(0);
   #etaMs = $state<number | null>(null);
+  #plan = $state.raw<PlannedPhase[] | null>(null);
+  #overall = $state<number | null>(null);
 
   get phase() {
     return this.#phase;
@@ -30,11 +32,18 @@ export class JobProgress {
     return this.#etaMs;
   }
 
+  /** The transfer phases this job really has (erase, write, verify…), once the engine knows; null before. */
+  get plan() {
+    return this.#plan;
+  }
+
   /** Back to the beginning, for a new job. */
   start(): void {
     this.#phase = 'connect';
     this.#done = this.#total = this.#rate = 0;
     this.#etaMs = null;
+    this.#plan = null;
+    this.#overall = null;
   }
 
   /** The job ended well: the whole way is done. */
@@ -53,7 +62,11 @@ export class JobProgress {
           this.#rate = 0;
         }
         break;
+      case 'plan':
+        this.#plan = event.phases;
+        break;
       case 'progress':
+        this.#overall = event.overall;
         this.#phase = event.phase;
         this.#done = event.done;
         this.#total = event.total;
@@ -66,10 +79,12 @@ export class JobProgress {
   }
 
   /**
-   * 0..1 over the whole job: writing is the first half and verifying the second (the same bytes
-   * each), or writing is all of it when the job does not verify.
+   * 0..1 over the whole job: by the engine's plan (its phases weighed by their expected time) once it
+   * has sent one; before that (an older worker), writing is the first half and verifying the second.
    */
   fraction(verify: boolean): number {
+    // The engine weighs the job's real phases by their expected time; before its first report, nothing is done.
+    if (this.#plan !== null) return this.#phase === 'finish' ? 1 : (this.#overall ?? 0);
     const part = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 0;
     switch (this.#phase) {
       case 'write':

@@ -112,6 +112,7 @@ export class SlotState {
         this.#serial = event.text;
         break;
       case 'phase':
+      case 'plan':
       case 'progress':
         this.progress.apply(event);
         break;
