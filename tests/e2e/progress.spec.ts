@@ -32,7 +32,7 @@ async function watchProgress(page: Page): Promise<void> {
       const panel = document.querySelector('.progress');
       if (panel) {
         w.__samples.push({
-          steps: [...panel.querySelectorAll('ol[aria-label="Phases"] li')].map((li) => li.textContent?.trim() ?? ''),
+          steps: Array.from(panel.querySelectorAll('ol[aria-label="Phases"] li'), (li) => li.textContent?.trim() ?? ''),
           pct: panel.querySelector('.pct')?.textContent?.trim() ?? '',
           what: panel.querySelector('.what')?.textContent?.trim() ?? '',
           eta: panel.querySelector('.eta')?.textContent?.trim() ?? '',
