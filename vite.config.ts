@@ -42,6 +42,8 @@ export default defineConfig({
     },
   },
   test: {
+    // One temporary root per run, removed at the end: tests leave no folders in the system temp directory.
+    globalSetup: ['tests/support/temp-root.ts'],
     projects: [
       {
         extends: true,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../core/bytes/sha256';
-import { buildEspImage } from '../core/image/build-fixtures';
+import { buildEspImage } from '../../tests/support/image-fixtures';
 import { createImage } from '../core/image/memory-image';
 import type { ByteStream } from '../core/io/byte-stream';
 import { runJob } from '../core/job/run-job';

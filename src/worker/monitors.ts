@@ -1,3 +1,4 @@
+import { concatBytes } from '../core/bytes/concat';
 import type { ByteStream } from '../core/io/byte-stream';
 import type { MonitorEvent } from '../shared/api';
 import { FlashError, isFlashError, toErrorInfo } from '../shared/errors';
@@ -26,7 +27,7 @@ export class Monitors {
     const flush = () => {
       timer = null;
       if (pending.length === 0) return;
-      const bytes = concat(pending);
+      const bytes = pending.length === 1 ? pending[0]! : concatBytes(...pending);
       pending = [];
       forward({ type: 'data', bytes });
     };
@@ -71,15 +72,4 @@ export class Monitors {
     await monitor.stop();
     return true;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,6 +1,6 @@
 import { asciiBytes } from '../core/bytes/ascii';
 import { sha256 } from '../core/bytes/sha256';
-import { buildEspImage } from '../core/image/build-fixtures';
+import { buildEspImage } from '../core/image/esp-image-build';
 import { createImage } from '../core/image/memory-image';
 import { writeIntelHex } from '../core/image/intel-hex';
 import { chipById } from '../drivers/esp-rom/chips/index';

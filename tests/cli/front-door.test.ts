@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEspKind } from '../../src/core/image/build-fixtures';
+import { buildEspKind } from '../support/image-fixtures';
 import { writeIntelHex } from '../../src/core/image/intel-hex';
 import { randomBytes, run, tempDir } from '../support/tools';
 

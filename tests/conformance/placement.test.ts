@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildElf, buildEspImage, buildEspKind, buildPartitionTable, buildUf2Block } from '../../src/core/image/build-fixtures';
+import { buildElf, buildEspImage, buildEspKind, buildPartitionTable, buildUf2Block } from '../support/image-fixtures';
 import { writeIntelHex } from '../../src/core/image/intel-hex';
 import { createImage } from '../../src/core/image/memory-image';
 import { prepareFirmware } from '../../src/core/placement/index';

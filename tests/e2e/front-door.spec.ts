@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/core/bytes/sha256';
-import { buildEspImage, buildUf2Block } from '../../src/core/image/build-fixtures';
+import { buildEspImage, buildUf2Block } from '../support/image-fixtures';
 import type { Page } from 'playwright-core';
 import { appUnderTest } from './support/app';
 import { boardField, boardsLoaded, chooseBoard } from './support/board';

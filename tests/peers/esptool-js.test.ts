@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildEspImage } from '../../src/core/image/build-fixtures';
+import { buildEspImage } from '../support/image-fixtures';
 import { sha256 } from '../../src/core/bytes/sha256';
 import { flashWithEsptoolJs, flashWithWebprog, halfCompressibleFirmware, hostEsp, readWithWebprog } from '../../scripts/bench-esp';
 

@@ -1,6 +1,6 @@
 import { proxy } from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildEspKind } from '../../src/core/image/build-fixtures';
+import { buildEspKind } from '../support/image-fixtures';
 import type { JobSpec } from '../../src/shared/api';
 import { buffer, connectApi, makeHex, ok } from './helpers';
 

@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
-import { concat } from './build-fixtures';
+import { concat } from '../../../tests/support/image-fixtures';
 import { parseDfuse, parseDfuSuffix, parsePlainDfu, writeDfuse } from './dfuse';
 import { createImage } from './memory-image';
 

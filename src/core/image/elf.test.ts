@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
-import { buildElf } from './build-fixtures';
+import { buildElf } from '../../../tests/support/image-fixtures';
 import { parseElf } from './elf';
 
 const bytes = (...b: number[]) => new Uint8Array(b);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
-import { buildEspImage } from './build-fixtures';
+import { buildEspImage } from '../../../tests/support/image-fixtures';
 import { parseEspImage } from './esp-image';
 
 const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());

@@ -16,7 +16,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isFlashError } from '../../shared/errors';
 import { parseBin, writeBin } from './bin';
-import { buildElf, buildEspImage } from './build-fixtures';
+import { buildElf, buildEspImage } from '../../../tests/support/image-fixtures';
 import { parseDfuse, writeDfuse } from './dfuse';
 import { parseElf } from './elf';
 import { readImage, writeImage } from './index';

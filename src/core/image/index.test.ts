@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
-import { buildElf, buildEspImage } from './build-fixtures';
+import { buildElf, buildEspImage } from '../../../tests/support/image-fixtures';
 import { createImage, describeImage, detectFormat, readImage, writeDfuse, writeImage } from './index';
 
 const ascii = (s: string) => new TextEncoder().encode(s);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlashError } from '../../shared/errors';
-import { buildUf2Block, concat } from './build-fixtures';
+import { buildUf2Block, concat } from '../../../tests/support/image-fixtures';
 import { createImage } from './memory-image';
 import { familyMemory, parseUf2, UF2_FAMILY, writeUf2 } from './uf2';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RawPlacement } from '../../shared/intake';
 import type { TargetInfo } from '../../shared/model';
-import { buildElf, buildEspImage, buildEspKind, buildPartitionTable, buildUf2Block } from '../image/build-fixtures';
+import { buildElf, buildEspImage, buildEspKind, buildPartitionTable, buildUf2Block } from '../../../tests/support/image-fixtures';
 import { writeIntelHex } from '../image/intel-hex';
 import { createImage } from '../image/memory-image';
 import { checkContent, checkFit, checkIdentified, prepareFirmware } from './index';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../core/bytes/sha256';
 import { md5 } from '../../core/bytes/md5';
 import { toHex } from '../../core/bytes/hex';
-import { buildEspImage } from '../../core/image/build-fixtures';
+import { buildEspImage } from '../../../tests/support/image-fixtures';
 import { parseEspImage } from '../../core/image/esp-image';
 import { createImage, type Segment } from '../../core/image/memory-image';
 import { runErase, runJob, runRead } from '../../core/job/run-job';

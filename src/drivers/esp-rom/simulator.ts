@@ -1,3 +1,4 @@
+import { concatBytes } from '../../core/bytes/concat';
 import { Unzlib } from 'fflate';
 import { createMd5, md5, type Md5 } from '../../core/bytes/md5';
 import { asciiBytes as ascii } from '../../core/bytes/ascii';
@@ -356,7 +357,7 @@ export class EspRomSimulator implements Simulator {
   private romCommand(req: Request, start: number): CommandResult {
     const chip = this.chip;
     const ok = (value = 0, data: Uint8Array = new Uint8Array(0), ms: number = FlashTiming.COMMAND_MS): CommandResult => ({
-      replies: [encodeResponse(req.command, value, concat(data, this.romStatus(0, 0)))],
+      replies: [encodeResponse(req.command, value, concatBytes(data, this.romStatus(0, 0)))],
       ms,
     });
     const fail = (error: number, ms: number = FlashTiming.COMMAND_MS): CommandResult => ({
@@ -452,7 +453,7 @@ export class EspRomSimulator implements Simulator {
 
   private stubCommand(req: Request, start: number): CommandResult {
     const ok = (value = 0, data: Uint8Array = new Uint8Array(0), ms: number = FlashTiming.COMMAND_MS): CommandResult => ({
-      replies: [encodeResponse(req.command, value, concat(data, Uint8Array.of(0, 0)))],
+      replies: [encodeResponse(req.command, value, concatBytes(data, Uint8Array.of(0, 0)))],
       ms,
     });
     const fail = (error: number, ms: number = FlashTiming.COMMAND_MS): CommandResult => ({
@@ -826,13 +827,6 @@ function isSync(data: Uint8Array): boolean {
   if (data[0] !== 0x07 || data[1] !== 0x07 || data[2] !== 0x12 || data[3] !== 0x20) return false;
   for (let i = 4; i < 36; i++) if (data[i] !== 0x55) return false;
   return true;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { concatBytes } from '../../core/bytes/concat';
 import type { ByteStream } from '../../core/io/byte-stream';
 import { FORMAT_8N1, frameMs } from '../../core/io/uart-link';
 import { FlashError, isFlashError } from '../../shared/errors';
@@ -208,7 +209,7 @@ export class SerprogClient {
           size += frames[sent]!.length;
           sent++;
         }
-        await this.stream.write(concat(batch, size));
+        await this.stream.write(batch.length === 1 ? batch[0]! : concatBytes(...batch));
       }
       const t = transactions[done]!;
       const spiMs = ((t.write.length + t.readLength) * 8000) / spiHz;
@@ -255,7 +256,7 @@ export class SerprogClient {
           cause: err,
         });
       }
-      this.rx = this.rx.length === 0 ? chunk : concat([this.rx, chunk], this.rx.length + chunk.length);
+      this.rx = this.rx.length === 0 ? chunk : concatBytes(this.rx, chunk);
     }
     const out = this.rx.subarray(0, n);
     this.rx = this.rx.subarray(n);
@@ -338,15 +339,4 @@ function busNames(bits: number): string {
   ] as const;
   const found = names.filter(([bit]) => bits & bit).map(([, n]) => n);
   return found.length > 0 ? found.join(', ') : 'no bus at all';
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,8 +1,12 @@
+import { buildEspImage } from '../../src/core/image/esp-image-build';
+import { concatBytes } from '../../src/core/bytes/concat';
+
 /**
  * Hand-built firmware files for tests and the fuzzer, written field by field from the format
- * descriptions and not with the writers under test. The app uses them only for its "Try it" samples
- * (worker/samples.ts), which are checked by the same parsers.
+ * descriptions and not with the writers under test.
  */
+
+export { buildEspImage, concatBytes as concat };
 
 export interface ElfLoad {
   type?: number; // PT_LOAD unless told
@@ -58,43 +62,6 @@ export function buildElf(opts: { is64?: boolean; bigEndian?: boolean; machine?: 
   return out;
 }
 
-/** An Espressif image: 24-byte header (8 for the ESP8266), segments, XOR checksum, optional SHA-256. */
-export function buildEspImage(opts: {
-  chipId?: number | null; // null: ESP8266 layout without the extended header
-  entry?: number;
-  segments: { address: number; data: Uint8Array }[];
-  sha256?: (bytes: Uint8Array) => Uint8Array;
-}): Uint8Array {
-  const extended = opts.chipId !== null;
-  const header = extended ? 24 : 8;
-  let end = header + opts.segments.reduce((t, s) => t + 8 + s.data.length, 0);
-  const checksumAt = end | 0xf;
-  end = checksumAt + 1 + (opts.sha256 ? 32 : 0);
-  const out = new Uint8Array(end);
-  const v = new DataView(out.buffer);
-  out[0] = 0xe9;
-  out[1] = opts.segments.length;
-  out[2] = 2; // DIO
-  out[3] = 0x20; // 4 MB, 40 MHz
-  v.setUint32(4, opts.entry ?? 0x40080000, true);
-  if (extended) {
-    out[8] = 0xee;
-    v.setUint16(12, opts.chipId ?? 0, true);
-    out[23] = opts.sha256 ? 1 : 0;
-  }
-  let at = header;
-  let sum = 0xef;
-  for (const s of opts.segments) {
-    v.setUint32(at, s.address, true);
-    v.setUint32(at + 4, s.data.length, true);
-    out.set(s.data, at + 8);
-    for (const b of s.data) sum ^= b;
-    at += 8 + s.data.length;
-  }
-  out[checksumAt] = sum;
-  if (opts.sha256) out.set(opts.sha256(out.subarray(0, checksumAt + 1)), checksumAt + 1);
-  return out;
-}
 
 /** One raw 512-byte UF2 block. */
 export function buildUf2Block(b: {
@@ -120,15 +87,6 @@ export function buildUf2Block(b: {
   return out;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((t, p) => t + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * An ESP-IDF image of one kind: an application carries esp_app_desc_t (magic 0xABCD5432) at the start of

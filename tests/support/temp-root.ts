@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Vitest global setup: every temporary folder a test run makes (tempDir(), mkdtemp in helpers, browser
+ * profiles, tools spawned by peer tests) goes under one root made here, because TMPDIR points at it
+ * before any worker starts; the teardown removes the root, so a run leaves nothing in the system's temp
+ * directory, whatever a test forgot to clean.
+ */
+export default function setup(): () => void {
+  const keys = ['TMPDIR', 'TMP', 'TEMP'] as const;
+  const before = keys.map((k) => process.env[k]);
+  const root = mkdtempSync(join(tmpdir(), 'webprog-tests-'));
+  for (const k of keys) process.env[k] = root;
+  return () => {
+    keys.forEach((k, i) => (before[i] === undefined ? delete process.env[k] : (process.env[k] = before[i])));
+    rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  };
+}
