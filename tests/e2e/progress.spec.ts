@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { sha256 } from '../../src/core/bytes/sha256';
-import { buildEspImage } from '../../src/core/image/build-fixtures';
+import { buildEspImage } from '../support/image-fixtures';
 import { appUnderTest } from './support/app';
 import { chooseBoard } from './support/board';
 import { randomBytes } from './support/firmware';
