@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, launch, ROOT, serve } from './support/app';
+import { boardsLoaded } from './support/board';
 import { writeHexFile } from './support/firmware';
 
 /*
@@ -30,7 +31,7 @@ describe('screenshots for the README', () => {
       const { page, errors } = browser;
       await page.goto(server.origin + '/');
       await page.getByRole('radio', { name: /Arduino Uno \(virtual\)/ }).waitFor();
-      await page.getByRole('option', { name: /Arduino Uno/ }).first().waitFor({ state: 'attached' });
+      await boardsLoaded(page);
       await page.screenshot({ path: join(DOCS, 'screenshot-main.png') });
 
       const fw = writeHexFile('blink.hex', 3324, 5);
