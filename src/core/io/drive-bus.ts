@@ -2,7 +2,7 @@ import { FlashError } from '../../shared/errors';
 import type { FaultSpec } from '../../shared/model';
 import type { Clock } from './clock';
 import { driveLost, type DriveHandle, type DriveModel, type DriveTransferOptions } from './drive';
-import { seededRandom } from './faults';
+import { transferFaults } from './faults';
 
 /*
  * The simulated side of the drive seam: a mass-storage device behind an in-memory USB MSC link
@@ -80,23 +80,13 @@ export function createDriveHandle(model: DriveModel, clock: Clock): SimulatedDri
  * operation by `stallMs`, and `disconnectAfterBytes` pulls the cable once that many bytes have moved.
  */
 export function withDriveFaults(inner: DriveHandle & { unplug?: () => void }, spec: FaultSpec, clock: Clock): DriveHandle {
-  const random = seededRandom(spec.seed);
-  const perByte = (spec.bitFlipRate ?? 0) + (spec.dropRate ?? 0) + (spec.duplicateRate ?? 0);
-  let bytes = 0;
-  const failed = (n: number) => perByte > 0 && random() < 1 - Math.pow(1 - perByte, Math.min(n, 512) + 8);
+  const faults = transferFaults(spec, clock, () => (inner.unplug ? inner.unplug() : inner.close()), () => driveLost());
+  // The OS moves a file in transfers of at most 512 bytes: noise hits one of them.
+  const failed = (n: number) => faults.hit(Math.min(n, 512));
+  const account = faults.account;
+  const delay = (opts?: DriveTransferOptions) => faults.stall(opts?.signal);
   const ioError = () =>
     new FlashError('bad-checksum', 'The drive reported an I/O error.', { hint: 'Use a shorter cable or another USB port (avoid unpowered hubs), then try again.' });
-  const account = async (n: number) => {
-    bytes += n;
-    if (spec.disconnectAfterBytes !== undefined && bytes >= spec.disconnectAfterBytes) {
-      if (inner.unplug) inner.unplug();
-      else await inner.close();
-      throw driveLost();
-    }
-  };
-  const delay = async (opts?: DriveTransferOptions) => {
-    if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts?.signal);
-  };
   return {
     info: inner.info,
     list: (opts) => inner.list(opts),

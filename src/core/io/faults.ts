@@ -1,7 +1,7 @@
 import { FlashError } from '../../shared/errors';
 import type { FaultSpec } from '../../shared/model';
 import type { ByteStream } from './byte-stream';
-import type { Clock } from './clock';
+import type { AbortSignalLike, Clock } from './clock';
 
 /** mulberry32: tiny, seedable, good enough to make fault runs reproducible. */
 export function seededRandom(seed: number): () => number {
@@ -81,5 +81,31 @@ export function withFaults(inner: ByteStream, spec: FaultSpec, clock: Clock): By
     setBaud: (b) => inner.setBaud(b),
     close: () => inner.close(),
     closed: inner.closed,
+  };
+}
+
+/**
+ * The fault schedule of a transfer-based link (USB, HID, drive): whether a transfer of `n` bytes is
+ * hit by line noise (the link's CRC turns a flipped, dropped or doubled byte into a failed transfer),
+ * a stall before it, and the cable pulled once `disconnectAfterBytes` have moved (`unplug`, then a throw
+ * of `lost()`). One seeded sequence per link, so a seed replays the same run.
+ */
+export function transferFaults(spec: FaultSpec, clock: Clock, unplug: () => Promise<void> | void, lost: () => FlashError) {
+  const random = seededRandom(spec.seed);
+  const perByte = (spec.bitFlipRate ?? 0) + (spec.dropRate ?? 0) + (spec.duplicateRate ?? 0);
+  let bytes = 0;
+  return {
+    /** Whether noise hits a transfer of `n` data bytes (plus about 8 bytes of packet overhead). */
+    hit: (n: number) => perByte > 0 && random() < 1 - Math.pow(1 - perByte, n + 8),
+    async account(n: number): Promise<void> {
+      bytes += n;
+      if (spec.disconnectAfterBytes !== undefined && bytes >= spec.disconnectAfterBytes) {
+        await unplug();
+        throw lost();
+      }
+    },
+    async stall(signal?: AbortSignalLike): Promise<void> {
+      if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, signal);
+    },
   };
 }

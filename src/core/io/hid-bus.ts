@@ -1,7 +1,7 @@
 import { FlashError } from '../../shared/errors';
 import type { FaultSpec } from '../../shared/model';
 import type { Clock } from './clock';
-import { seededRandom } from './faults';
+import { transferFaults } from './faults';
 import { hidLost, type HidDeviceModel, type HidPipe, type HidReport, type HidTransferOptions } from './hid-pipe';
 import { anySignal } from './signal';
 
@@ -110,21 +110,10 @@ export function createHidPipe(model: HidDeviceModel, clock: Clock): SimulatedHid
  * `disconnectAfterBytes` pulls the cable once that many report bytes have moved.
  */
 export function withHidFaults(inner: HidPipe & { unplug?: () => void }, spec: FaultSpec, clock: Clock): HidPipe {
-  const random = seededRandom(spec.seed);
-  const perByte = (spec.bitFlipRate ?? 0) + (spec.dropRate ?? 0) + (spec.duplicateRate ?? 0);
-  let bytes = 0;
-  const lost = (n: number) => perByte > 0 && random() < 1 - Math.pow(1 - perByte, n + 8);
-  const account = async (n: number) => {
-    bytes += n;
-    if (spec.disconnectAfterBytes !== undefined && bytes >= spec.disconnectAfterBytes) {
-      if (inner.unplug) inner.unplug();
-      else await inner.close();
-      throw hidLost();
-    }
-  };
-  const delay = async (opts?: HidTransferOptions) => {
-    if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts?.signal);
-  };
+  const faults = transferFaults(spec, clock, () => (inner.unplug ? inner.unplug() : inner.close()), () => hidLost());
+  const lost = faults.hit;
+  const account = faults.account;
+  const delay = (opts?: HidTransferOptions) => faults.stall(opts?.signal);
   return {
     info: inner.info,
     async sendReport(reportId, data, opts) {

@@ -1,7 +1,7 @@
 import { FlashError } from '../../shared/errors';
 import type { FaultSpec } from '../../shared/model';
 import type { Clock } from './clock';
-import { seededRandom } from './faults';
+import { transferFaults } from './faults';
 import { anySignal, Trigger } from './signal';
 import { DescriptorType, StandardRequest, decodeStringDescriptor, getDescriptorSetup, requestTypeByte } from './usb-descriptors';
 import { UsbStallError, usbLost, type UsbDeviceInfo, type UsbDevicePort, type UsbDeviceModel, type UsbPipe, type UsbReply, type UsbSetup, type UsbTransferOptions } from './usb-pipe';
@@ -232,25 +232,14 @@ function setupDetails(direction: 'in' | 'out', s: UsbSetup): Record<string, stri
  * - `disconnectAfterBytes` pulls the cable once that many data bytes have moved.
  */
 export function withUsbFaults(inner: UsbPipe & { unplug?: () => void }, spec: FaultSpec, clock: Clock): UsbPipe {
-  const random = seededRandom(spec.seed);
-  const perByte = (spec.bitFlipRate ?? 0) + (spec.dropRate ?? 0) + (spec.duplicateRate ?? 0);
-  let bytes = 0;
-  const failed = (n: number) => perByte > 0 && random() < 1 - Math.pow(1 - perByte, n + 8);
+  const faults = transferFaults(spec, clock, () => (inner.unplug ? inner.unplug() : inner.close()), () => usbLost());
+  const failed = faults.hit;
+  const account = faults.account;
+  const delay = (opts?: UsbTransferOptions) => faults.stall(opts?.signal);
   const transferError = () =>
     new FlashError('bad-checksum', 'A USB transfer failed (the host controller gave up after three tries).', {
       hint: 'Use a shorter cable or another USB port (avoid unpowered hubs), then try again.',
     });
-  const account = async (n: number) => {
-    bytes += n;
-    if (spec.disconnectAfterBytes !== undefined && bytes >= spec.disconnectAfterBytes) {
-      if (inner.unplug) inner.unplug();
-      else await inner.close();
-      throw usbLost();
-    }
-  };
-  const delay = async (opts?: UsbTransferOptions) => {
-    if (spec.stallRate && random() < spec.stallRate) await clock.sleep(spec.stallMs ?? 200, opts?.signal);
-  };
   return {
     info: inner.info,
     packetSize: inner.packetSize,
