@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { buildInto, DIST, ensureBuilt, launch, serve, type Browser } from './support/app';
+import { chooseDriver, driversOffered } from './support/board';
 import { randomBytes, writeHexSegments } from './support/firmware';
 
 /**
@@ -51,17 +52,8 @@ afterEach(async () => {
 const ADDRESS: Record<string, number> = { 'stm32-usart': 0x0800_0000, 'usb-dfu': 0x0800_0000, 'esp-rom': 0x1_0000 };
 const job = (driver: string) => ({ driver, address: ADDRESS[driver] ?? 0, size: 2048 });
 
-/** Every driver the Board list offers (each one's code is a lazily loaded chunk). */
-async function driversOffered(page: Page): Promise<string[]> {
-  await page.locator('#board option[value*=":"]').first().waitFor({ state: 'attached' });
-  const values = await page.locator('#board option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-  return [...new Set(values.filter((v) => v.includes(':')).map((v) => v.split(':')[0]!))];
-}
-
 async function flashOnVirtual(page: Page, job: { driver: string; address: number; size: number }): Promise<void> {
-  const option = page.locator(`#board option[value^="${job.driver}:"]`).first();
-  await option.waitFor({ state: 'attached' });
-  await page.getByLabel('Board', { exact: true }).selectOption((await option.getAttribute('value'))!);
+  await chooseDriver(page, job.driver);
   await page.getByRole('radio', { name: /\(virtual\)/ }).check();
   const fw = writeHexSegments(`offline-${job.driver}.hex`, [{ address: job.address, data: randomBytes(job.size, job.address + job.size) }]);
   await page.locator('input[type=file]#firmware-file').setInputFiles(fw.path);

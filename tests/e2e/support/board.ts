@@ -23,3 +23,36 @@ export async function chooseBoard(page: Page, text: string): Promise<void> {
   await page.getByRole('listbox', { name: 'Boards' }).getByRole('option').first().waitFor();
   await field.press('Enter');
 }
+
+/** Every driver the board list offers, opening folded families (SPI flash) to see their parts. */
+export async function driversOffered(page: Page): Promise<string[]> {
+  await boardsLoaded(page);
+  const field = boardField(page);
+  const list = page.getByRole('listbox', { name: 'Boards' });
+  const drivers = new Set<string>();
+  await field.click();
+  for (const family of await list.locator('[role=option]:not([data-driver])').allInnerTexts()) {
+    await list.getByRole('option', { name: family.split('\n')[0]!.trim() }).click();
+    for (const d of await list.locator('[data-driver]').evaluateAll((os) => os.map((o) => o.getAttribute('data-driver')!))) drivers.add(d);
+    await field.press('Escape');
+  }
+  for (const d of await list.locator('[data-driver]').evaluateAll((os) => os.map((o) => o.getAttribute('data-driver')!))) drivers.add(d);
+  await field.press('Escape');
+  return [...drivers];
+}
+
+/** Chooses the first board of a driver, as a mouse user would (opening a folded family if need be). */
+export async function chooseDriver(page: Page, driverId: string): Promise<void> {
+  await boardsLoaded(page);
+  const field = boardField(page);
+  const list = page.getByRole('listbox', { name: 'Boards' });
+  await field.click();
+  if ((await list.locator(`[data-driver="${driverId}"]`).count()) === 0) {
+    for (const family of await list.locator('[role=option]:not([data-driver])').allInnerTexts()) {
+      await list.getByRole('option', { name: family.split('\n')[0]!.trim() }).click();
+      if ((await list.locator(`[data-driver="${driverId}"]`).count()) > 0) break;
+      await field.press('Escape');
+    }
+  }
+  await list.locator(`[data-driver="${driverId}"]`).first().click();
+}
