@@ -52,3 +52,13 @@ describe('"Try it" samples at the front door', () => {
     }
   });
 });
+
+describe('"Try it" blink on other Arduino AVR boards', () => {
+  it('toggles the pin-13 LED of a Mega (PB7) and a Leonardo (PC7)', () => {
+    const code = (driver: string, part: string) => readImage(new Uint8Array(sampleFor(driver, part, 0).file.bytes), { name: 'blink.hex' }).segments[0]!.data;
+    // ldi r16,0x80; out DDRB(0x04),r16; out PINB(0x03),r16
+    expect(Array.from(code('stk500v2', 'm2560').subarray(0, 6))).toEqual([0x00, 0xe8, 0x04, 0xb9, 0x03, 0xb9]);
+    // ldi r16,0x80; out DDRC(0x07),r16; out PINC(0x06),r16
+    expect(Array.from(code('avr109', 'm32u4').subarray(0, 6))).toEqual([0x00, 0xe8, 0x07, 0xb9, 0x06, 0xb9]);
+  });
+});

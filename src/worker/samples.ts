@@ -22,14 +22,35 @@ export interface Sample {
   about: string;
 }
 
+/** Where a board's LED sits: the I/O addresses of its port's DDR and PIN registers, and the bit. */
+interface AvrLed {
+  ddr: number;
+  pin: number;
+  bit: number;
+  /** For the one-line description. */
+  name: string;
+}
+
+/** Arduino's pin-13 LED per AVR part: PB5 on the Uno and its kin, PB7 on the Mega, PC7 on the Leonardo (32U4). */
+function avrLed(targetId: string | undefined): AvrLed {
+  if (targetId === 'm2560' || targetId === 'm1280') return { ddr: 0x04, pin: 0x03, bit: 7, name: 'pin 13 (PB7)' };
+  if (targetId === 'm32u4') return { ddr: 0x07, pin: 0x06, bit: 7, name: 'pin 13 (PC7)' };
+  return { ddr: 0x04, pin: 0x03, bit: 5, name: 'PB5 (pin 13 on an Uno or Nano)' };
+}
+
 /**
- * Blink for an ATmega328P at 16 MHz (Arduino Uno: the LED on D13 = PB5), hand-assembled:
- *   ldi r16,0x20 / out DDRB,r16 / loop: out PINB,r16 (toggle) / three nested countdowns (~0.5 s) / rjmp loop
+ * Blink at 16 MHz, hand-assembled for any megaAVR (the port registers sit at the same I/O addresses):
+ *   ldi r16,mask / out DDRx,r16 / loop: out PINx,r16 (toggle) / three nested countdowns (~0.5 s) / rjmp loop
  */
-const AVR_BLINK = [
-  0x00, 0xe2, 0x04, 0xb9, 0x03, 0xb9, 0x29, 0xe2, 0x30, 0xe0, 0x40, 0xe0, 0x4a, 0x95, 0xf1, 0xf7, 0x3a, 0x95, 0xd9, 0xf7, 0x2a, 0x95, 0xc1,
-  0xf7, 0xf5, 0xcf,
-];
+function avrBlink(led: AvrLed): Uint8Array {
+  const mask = 1 << led.bit;
+  const ldi = [mask & 0x0f, 0xe0 | (mask >> 4)]; // ldi r16,K: 1110 KKKK 0000 KKKK
+  const out = (io: number) => [io & 0x0f, 0xb9 | ((io & 0x30) >> 3)]; // out A,r16: 1011 1AA1 0000 AAAA
+  return Uint8Array.from([
+    ...ldi, ...out(led.ddr), ...out(led.pin),
+    0x29, 0xe2, 0x30, 0xe0, 0x40, 0xe0, 0x4a, 0x95, 0xf1, 0xf7, 0x3a, 0x95, 0xd9, 0xf7, 0x2a, 0x95, 0xc1, 0xf7, 0xf5, 0xcf,
+  ]);
+}
 
 /** A Cortex-M vector table (stack top, reset handler at +8 in Thumb mode) and `b .`: the smallest program that runs. */
 function cortexIdle(flashBase: number): Uint8Array {
@@ -80,9 +101,11 @@ function file(name: string, bytes: Uint8Array): FirmwareFile {
 export function sampleFor(driverId: string, targetId: string | undefined, flashBase: number): Sample {
   switch (driverId) {
     case 'stk500v1':
-    case 'stk500v2': {
-      const hex = writeIntelHex(createImage('ihex', [{ memory: 'flash', address: 0, data: Uint8Array.from(AVR_BLINK) }]));
-      return { file: file('blink.hex', hex), realHardware: true, about: 'Blinks the LED on pin 13 (PB5): half a second on, half a second off.' };
+    case 'stk500v2':
+    case 'avr109': {
+      const led = avrLed(targetId);
+      const hex = writeIntelHex(createImage('ihex', [{ memory: 'flash', address: 0, data: avrBlink(led) }]));
+      return { file: file('blink.hex', hex), realHardware: true, about: `Blinks the LED on ${led.name}: half a second on, half a second off.` };
     }
     case 'stm32-usart':
     case 'usb-dfu':

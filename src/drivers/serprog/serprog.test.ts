@@ -206,7 +206,7 @@ describe('serprog driver against the pico-serprog simulator (W25Q16)', () => {
     data[0x1234] = 0xfe;
     const err = await failure(runJob(driver, image(data), {}, rt));
     expect(err.code).toBe('verify-mismatch');
-    expect(err.message).toMatch(/at 0x0*1234 reads 0xFF, expected 0xFE/i);
+    expect(err.message).toMatch(/holds 0xFF at 0x0*1234 where the image has 0xFE/i);
   });
 
   it('handles a part with 64 KiB sectors only, capping a faster requested clock to its READ limit', async () => {
