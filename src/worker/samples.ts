@@ -35,7 +35,7 @@ interface AvrLed {
 function avrLed(targetId: string | undefined): AvrLed {
   if (targetId === 'm2560' || targetId === 'm1280') return { ddr: 0x04, pin: 0x03, bit: 7, name: 'pin 13 (PB7)' };
   if (targetId === 'm32u4') return { ddr: 0x07, pin: 0x06, bit: 7, name: 'pin 13 (PC7)' };
-  return { ddr: 0x04, pin: 0x03, bit: 5, name: 'PB5 (pin 13 on an Uno or Nano)' };
+  return { ddr: 0x04, pin: 0x03, bit: 5, name: 'pin 13 (PB5)' };
 }
 
 /**
